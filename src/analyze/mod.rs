@@ -1,0 +1,204 @@
+//! Rules: fed each `model::Exchange` with its `recognize::Recognized` (per-exchange rules, run in
+//! parallel) and the run's pool of `Sighting`s (correlation rules, run once at the end); produces
+//! `model::Finding`s, merged by `aggregate` and handed to `report`. Rules never see packets.
+
+pub mod catalog;
+pub mod rules;
+pub mod sighting;
+
+use std::collections::HashMap;
+
+use crate::model::{Exchange, Finding, Location, Severity};
+use crate::recognize::{Credential, Recognized};
+use crate::secret::Sensitive;
+
+pub use catalog::{CATALOG, RuleMeta, rule_meta};
+pub use sighting::{Sighting, SightingPool};
+
+/// Settings the rules read (from `--config` and flags).
+#[derive(Debug, Clone)]
+pub struct AnalyzeConfig {
+    /// `cookie-long-lived-session` fires above this lifetime (seconds; default 30 days).
+    pub max_session_cookie_lifetime_secs: i64,
+    /// Rules switched on (`--select`) / off (`--ignore`); empty select means all.
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+impl Default for AnalyzeConfig {
+    fn default() -> Self {
+        AnalyzeConfig {
+            max_session_cookie_lifetime_secs: 30 * 24 * 3600,
+            select: Vec::new(),
+            ignore: Vec::new(),
+        }
+    }
+}
+
+impl AnalyzeConfig {
+    pub fn enabled(&self, rule: &str) -> bool {
+        (self.select.is_empty() || self.select.iter().any(|s| s == rule))
+            && !self.ignore.iter().any(|s| s == rule)
+    }
+}
+
+/// What a per-exchange rule sees.
+pub struct ExchangeCtx<'a> {
+    pub ex: &'a Exchange,
+    pub rec: &'a Recognized,
+    pub cfg: &'a AnalyzeConfig,
+}
+
+impl ExchangeCtx<'_> {
+    /// A finding pre-filled from this exchange and rule; the rule sets location, name, kind,
+    /// key_fp, evidence and detail.
+    pub fn finding(&self, meta: &'static RuleMeta) -> Finding {
+        let ex = self.ex;
+        let ts = ex.ts();
+        Finding {
+            rule: meta.id,
+            severity: meta.severity,
+            title: meta.title,
+            source: ex.source.clone(),
+            locator: ex.locator(),
+            first_seen: ts,
+            last_seen: ts,
+            count: 1,
+            client: ex.client.map(|c| c.to_string()).unwrap_or_default(),
+            server: ex.server.map(|s| s.to_string()).unwrap_or_default(),
+            host: ex.host(),
+            method: ex
+                .request
+                .as_ref()
+                .map(|r| r.method.clone())
+                .unwrap_or_default(),
+            url: self.rec.url.clone(),
+            location: None,
+            name: String::new(),
+            kind: String::new(),
+            key_fp: String::new(),
+            evidence: Sensitive::default(),
+            detail: String::new(),
+            cwe: meta.cwe,
+        }
+    }
+
+    /// A finding about one credential.
+    pub fn credential_finding(&self, meta: &'static RuleMeta, c: &Credential) -> Finding {
+        let mut f = self.finding(meta);
+        f.location = Some(c.location);
+        f.name = c.name.clone();
+        f.kind = c.kind.clone();
+        f.key_fp = c.key_fp.clone();
+        f.evidence = c.evidence.clone();
+        f
+    }
+}
+
+/// A rule decided on one exchange at a time.
+pub trait ExchangeRule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &ExchangeCtx<'_>, out: &mut Vec<Finding>);
+}
+
+/// A rule decided over all sightings of a run.
+pub trait CorrelationRule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>);
+}
+
+/// Runs every enabled per-exchange rule on one exchange.
+pub fn check_exchange(
+    rules: &[Box<dyn ExchangeRule>],
+    cx: &ExchangeCtx<'_>,
+    out: &mut Vec<Finding>,
+) {
+    for r in rules {
+        if cx.cfg.enabled(r.meta().id) {
+            r.check(cx, out);
+        }
+    }
+}
+
+/// Merges identical findings (same rule, source, host, location, name, key_fp) into one row with
+/// a count and the first/last time seen; keeps the earliest locator. The result is sorted by
+/// severity (highest first), then count (highest first), then the merge key, so output is stable
+/// whatever the thread count or input order.
+pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
+    type Key = (&'static str, String, String, Option<Location>, String, String);
+    let mut map: HashMap<Key, Finding> = HashMap::new();
+    for f in findings {
+        let key: Key = (
+            f.rule,
+            f.source.to_string(),
+            f.host.clone(),
+            f.location,
+            f.name.clone(),
+            f.key_fp.clone(),
+        );
+        match map.get_mut(&key) {
+            Some(acc) => merge_into(acc, f),
+            None => {
+                map.insert(key, f);
+            }
+        }
+    }
+    let mut v: Vec<Finding> = map.into_values().collect();
+    sort_findings(&mut v);
+    v
+}
+
+fn merge_into(acc: &mut Finding, f: Finding) {
+    acc.count += f.count;
+    acc.severity = acc.severity.max(f.severity);
+    acc.first_seen = min_opt(acc.first_seen, f.first_seen);
+    acc.last_seen = max_opt(acc.last_seen, f.last_seen);
+    // Keep the representative occurrence deterministic: the earliest locator wins, whatever order
+    // the threads delivered them in.
+    if f.locator < acc.locator || acc.locator.is_none() {
+        let count = acc.count;
+        let severity = acc.severity;
+        let (first, last) = (acc.first_seen, acc.last_seen);
+        *acc = f;
+        acc.count = count;
+        acc.severity = severity;
+        acc.first_seen = first;
+        acc.last_seen = last;
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Severity desc, count desc, then rule, source, locator, host, location, name, key_fp.
+pub fn sort_findings(v: &mut [Finding]) {
+    v.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.count.cmp(&a.count))
+            .then(a.rule.cmp(b.rule))
+            .then(a.source.cmp(&b.source))
+            .then(a.locator.cmp(&b.locator))
+            .then(a.host.cmp(&b.host))
+            .then(a.location.cmp(&b.location))
+            .then(a.name.cmp(&b.name))
+            .then(a.key_fp.cmp(&b.key_fp))
+            .then(a.detail.cmp(&b.detail))
+    });
+}
+
+/// Highest severity among findings, if any.
+pub fn max_severity(findings: &[Finding]) -> Option<Severity> {
+    findings.iter().map(|f| f.severity).max()
+}

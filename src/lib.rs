@@ -1,0 +1,15 @@
+//! credsift: a passive analyzer of captured HTTP traffic that reports how credentials are
+//! mishandled. Data flows ingest → reassembly → http1 → model → recognize → analyze → report;
+//! `engine` drives that flow over many inputs in parallel and `cli` is the command-line edge.
+
+pub mod analyze;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod http1;
+pub mod ingest;
+pub mod model;
+pub mod reassembly;
+pub mod recognize;
+pub mod report;
+pub mod secret;
