@@ -1,1 +1,397 @@
-//! placeholder
+//! The run: expands inputs, opens each (format by magic bytes), streams its exchanges through
+//! `recognize` and the per-exchange rules as they arrive, pools the compact sightings for the
+//! correlation rules, and returns everything `report` needs. Files run in parallel (rayon); the
+//! result is the same whatever the thread count or input order.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::analyze::{
+    self, AnalyzeConfig, CorrelationRule, ExchangeCtx, ExchangeRule, Sighting, SightingPool,
+};
+use crate::config::{Input, ReportKind, ScanConfig};
+use crate::ingest::detect::{self, Format};
+use crate::ingest::{self, IngestConfig, IngestError};
+use crate::model::{Exchange, Finding, Locator, SourceStats, Timestamp, Transport};
+use crate::recognize::{RecognizeError, Recognizer};
+use crate::secret::{Fingerprinter, Sensitive};
+
+/// One row of the `exchanges` report: a masked summary of one exchange.
+#[derive(Debug, Clone)]
+pub struct ExchangeRow {
+    pub source: Arc<str>,
+    pub locator: Option<Locator>,
+    /// Frame of the response (captures) when there was one.
+    pub response_locator: Option<Locator>,
+    pub ts: Option<Timestamp>,
+    pub client: String,
+    pub server: String,
+    pub connection: String,
+    pub seq_on_connection: u32,
+    pub transport: Transport,
+    pub method: String,
+    pub host: String,
+    pub url: Sensitive,
+    pub version: String,
+    pub status: Option<u16>,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub credentials: u32,
+    pub anomalies: String,
+    /// Order of the exchange within its source (for stable sorting).
+    pub seq: u64,
+}
+
+/// What one input produced.
+#[derive(Debug, Default)]
+pub struct SourceResult {
+    pub stats: SourceStats,
+    pub findings: Vec<Finding>,
+    pub sightings: Vec<Sighting>,
+    pub exchanges: Vec<ExchangeRow>,
+}
+
+/// Everything a run produced, ready for `report`.
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    /// Aggregated and sorted findings.
+    pub findings: Vec<Finding>,
+    pub sources: Vec<SourceStats>,
+    pub sightings: SightingPool,
+    pub exchanges: Vec<ExchangeRow>,
+}
+
+impl ScanResult {
+    /// True when at least one input was read (even partially).
+    pub fn any_input_read(&self) -> bool {
+        self.sources.iter().any(|s| !s.failed)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Recognize(#[from] RecognizeError),
+    #[error("cannot build the thread pool: {0}")]
+    Threads(String),
+    #[error("{path}: {err}")]
+    Walk { path: String, err: String },
+}
+
+/// The shared, read-only machinery of a run.
+pub struct Engine {
+    pub ingest: IngestConfig,
+    pub analyze: AnalyzeConfig,
+    pub recognizer: Recognizer,
+    pub exchange_rules: Vec<Box<dyn ExchangeRule>>,
+    pub correlation_rules: Vec<Box<dyn CorrelationRule>>,
+    pub keep_exchanges: bool,
+    /// Called with each warning as it happens (already prefixed with the source).
+    pub on_warning: Box<dyn Fn(&str) + Send + Sync>,
+    /// Bytes of input consumed so far, for progress reporting.
+    pub bytes_done: Arc<AtomicU64>,
+}
+
+impl Engine {
+    pub fn new(cfg: &ScanConfig) -> Result<Engine, EngineError> {
+        let fp = match &cfg.salt {
+            Some(s) => Fingerprinter::new(s),
+            None => Fingerprinter::random(),
+        };
+        let recognizer = Recognizer::new(cfg.recognize_toml.as_deref(), fp)?;
+        Ok(Engine {
+            ingest: cfg.ingest.clone(),
+            analyze: cfg.analyze.clone(),
+            recognizer,
+            exchange_rules: analyze::rules::exchange_rules(),
+            correlation_rules: analyze::rules::correlation_rules(),
+            keep_exchanges: cfg.reports.contains(&ReportKind::Exchanges),
+            on_warning: Box::new(|_| {}),
+            bytes_done: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Scans every input and runs the correlation rules over the pooled sightings.
+    pub fn scan(
+        &self,
+        inputs: &[ResolvedInput],
+        threads: Option<usize>,
+    ) -> Result<ScanResult, EngineError> {
+        let mut builder = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = threads {
+            builder = builder.num_threads(n.max(1));
+        }
+        let pool = builder
+            .build()
+            .map_err(|e| EngineError::Threads(e.to_string()))?;
+        let per_source: Vec<SourceResult> =
+            pool.install(|| inputs.par_iter().map(|i| self.scan_input(i)).collect());
+        Ok(pool.install(|| self.finish(per_source)))
+    }
+
+    /// Merges per-source results: correlation over all sightings, aggregation, stable order.
+    pub fn finish(&self, per_source: Vec<SourceResult>) -> ScanResult {
+        let mut findings = Vec::new();
+        let mut sources = Vec::new();
+        let mut sightings = Vec::new();
+        let mut exchanges = Vec::new();
+        for r in per_source {
+            findings.extend(r.findings);
+            sources.push(r.stats);
+            sightings.extend(r.sightings);
+            exchanges.extend(r.exchanges);
+        }
+        let pool = SightingPool::new(sightings);
+        let correlated: Vec<Vec<Finding>> = self
+            .correlation_rules
+            .par_iter()
+            .filter(|r| self.analyze.enabled(r.meta().id))
+            .map(|r| {
+                let mut out = Vec::new();
+                r.check(&pool, &mut out);
+                out
+            })
+            .collect();
+        findings.extend(correlated.into_iter().flatten());
+        exchanges.sort_by(|a, b| (&a.source, a.seq).cmp(&(&b.source, b.seq)));
+        sources.sort_by(|a, b| a.source.cmp(&b.source));
+        ScanResult {
+            findings: analyze::aggregate(findings),
+            sources,
+            sightings: pool,
+            exchanges,
+        }
+    }
+
+    /// Scans one input; never fails: problems become warnings in its `SourceStats`.
+    pub fn scan_input(&self, input: &ResolvedInput) -> SourceResult {
+        let mut result = SourceResult {
+            stats: SourceStats::new(&input.display),
+            ..SourceResult::default()
+        };
+        let source: Arc<str> = Arc::from(input.display.as_str());
+        let reader: Box<dyn Read + Send> = match &input.input {
+            Input::Stdin => Box::new(CountingReader::new(
+                std::io::stdin(),
+                self.bytes_done.clone(),
+            )),
+            Input::Path(p) => match File::open(p) {
+                Ok(f) => Box::new(CountingReader::new(f, self.bytes_done.clone())),
+                Err(e) => {
+                    self.fail(&mut result.stats, &format!("cannot open: {e}"));
+                    return result;
+                }
+            },
+        };
+        let mut opened = match detect::open(reader) {
+            Ok(Ok(o)) => o,
+            Ok(Err(head)) => {
+                result.stats.format = "unknown".into();
+                self.fail(
+                    &mut result.stats,
+                    &format!("skipped: not a pcap, pcapng or HAR file (first bytes: {head})"),
+                );
+                return result;
+            }
+            Err(e) => {
+                self.fail(&mut result.stats, &format!("cannot read: {e}"));
+                return result;
+            }
+        };
+        let format = opened.format_label();
+        let mut stats = SourceStats::new(&input.display);
+        stats.format = format;
+        let mut seq: u64 = 0;
+        let mut scratch = Vec::new();
+        let mut produced = SourceResult::default();
+        let outcome: Result<(), IngestError> = {
+            let mut sink = |ex: Exchange| {
+                seq += 1;
+                self.process_exchange(&ex, seq, &mut scratch, &mut produced);
+            };
+            match opened.format {
+                Format::Pcap | Format::PcapNg => ingest::pcap::read_capture(
+                    &mut opened.reader,
+                    &source,
+                    &self.ingest,
+                    &mut stats,
+                    &mut sink,
+                ),
+                Format::Har => ingest::har::read_har(
+                    &mut opened.reader,
+                    &source,
+                    &self.ingest,
+                    &mut stats,
+                    &mut sink,
+                ),
+            }
+        };
+        for w in &stats.warnings {
+            (self.on_warning)(&format!("{}: {w}", input.display));
+        }
+        // The reader counts what it emitted; the engine counts what it processed. They agree
+        // unless a reader forgot, so keep the larger.
+        stats.exchanges = stats.exchanges.max(seq);
+        if let Err(e) = outcome {
+            let msg = e.to_string();
+            if seq == 0 && stats.packets == 0 {
+                self.fail(&mut stats, &msg);
+            } else {
+                (self.on_warning)(&format!("{}: {msg}", input.display));
+                stats.warnings.push(msg);
+            }
+        }
+        result.stats = stats;
+        result.findings = produced.findings;
+        result.sightings = produced.sightings;
+        result.exchanges = produced.exchanges;
+        result
+    }
+
+    fn fail(&self, stats: &mut SourceStats, msg: &str) {
+        (self.on_warning)(&format!("{}: {msg}", stats.source));
+        stats.warnings.push(msg.to_string());
+        stats.failed = true;
+    }
+
+    /// Recognition, per-exchange rules and sightings for one exchange, as it streams past.
+    fn process_exchange(
+        &self,
+        ex: &Exchange,
+        seq: u64,
+        scratch: &mut Vec<Finding>,
+        result: &mut SourceResult,
+    ) {
+        let rec = self.recognizer.recognize(ex);
+        let cx = ExchangeCtx {
+            ex,
+            rec: &rec,
+            cfg: &self.analyze,
+        };
+        scratch.clear();
+        analyze::check_exchange(&self.exchange_rules, &cx, scratch);
+        // Merge as we go so that a million identical findings cost one row, not a million.
+        if !scratch.is_empty() {
+            result.findings.append(scratch);
+            if result.findings.len() > 4096 {
+                result.findings = analyze::aggregate(std::mem::take(&mut result.findings));
+            }
+        }
+        result
+            .sightings
+            .extend(analyze::sighting::sightings_of(ex, &rec, seq));
+        if self.keep_exchanges {
+            result.exchanges.push(exchange_row(ex, &rec, seq));
+        }
+    }
+}
+
+fn exchange_row(ex: &Exchange, rec: &crate::recognize::Recognized, seq: u64) -> ExchangeRow {
+    let req = ex.request.as_ref();
+    let resp = ex.response.as_ref();
+    let anomalies: BTreeSet<&str> = ex.anomalies.iter().map(|a| a.as_str()).collect();
+    ExchangeRow {
+        source: ex.source.clone(),
+        locator: ex.locator(),
+        response_locator: resp.and_then(|r| r.locator),
+        ts: ex.ts(),
+        client: ex.client.map(|c| c.to_string()).unwrap_or_default(),
+        server: ex.server.map(|s| s.to_string()).unwrap_or_default(),
+        connection: ex.connection.clone().unwrap_or_default(),
+        seq_on_connection: ex.seq_on_connection,
+        transport: ex.transport,
+        method: req.map(|r| r.method.clone()).unwrap_or_default(),
+        host: ex.host(),
+        url: rec.url.clone(),
+        version: req
+            .map(|r| r.version.clone())
+            .or_else(|| resp.map(|r| r.version.clone()))
+            .unwrap_or_default(),
+        status: ex.status(),
+        request_bytes: req.map(|r| r.wire_bytes).unwrap_or(0),
+        response_bytes: resp.map(|r| r.wire_bytes).unwrap_or(0),
+        credentials: u32::try_from(rec.request.len()).unwrap_or(u32::MAX),
+        anomalies: anomalies.into_iter().collect::<Vec<_>>().join(","),
+        seq,
+    }
+}
+
+/// An input after directory expansion, with the name reports show for it.
+#[derive(Debug, Clone)]
+pub struct ResolvedInput {
+    pub input: Input,
+    /// The path as given by the user (or as found under a given directory), `-` for stdin.
+    pub display: String,
+    /// Size in bytes when known (progress).
+    pub size: Option<u64>,
+}
+
+/// Expands directories (recursively, sorted, so runs are reproducible) into files.
+/// Unreadable directories become errors naming them.
+pub fn resolve_inputs(inputs: &[Input]) -> (Vec<ResolvedInput>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Stdin => out.push(ResolvedInput {
+                input: Input::Stdin,
+                display: "-".into(),
+                size: None,
+            }),
+            Input::Path(p) if p.is_dir() => {
+                for entry in walkdir::WalkDir::new(p)
+                    .sort_by_file_name()
+                    .follow_links(true)
+                {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() => out.push(file_input(e.path())),
+                        Ok(_) => {}
+                        Err(e) => errors.push(format!(
+                            "{}: {}",
+                            e.path().unwrap_or(p).display(),
+                            e.io_error()
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| e.to_string())
+                        )),
+                    }
+                }
+            }
+            Input::Path(p) => out.push(file_input(p)),
+        }
+    }
+    (out, errors)
+}
+
+fn file_input(p: &Path) -> ResolvedInput {
+    ResolvedInput {
+        input: Input::Path(PathBuf::from(p)),
+        display: p.display().to_string(),
+        size: std::fs::metadata(p).ok().map(|m| m.len()),
+    }
+}
+
+/// Counts bytes as they are read, for the progress bar.
+struct CountingReader<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R> CountingReader<R> {
+    fn new(inner: R, counter: Arc<AtomicU64>) -> Self {
+        CountingReader { inner, counter }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

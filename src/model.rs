@@ -198,10 +198,12 @@ impl Url {
 
 /// Splits `a=b&c=d` style strings into raw pairs; a bare `a` yields `("a", "")`.
 pub fn split_pairs(s: &str, sep: char) -> impl Iterator<Item = (&str, &str)> {
-    s.split(sep).filter(|p| !p.is_empty()).map(|p| match p.find('=') {
-        Some(i) => (&p[..i], &p[i + 1..]),
-        None => (p, ""),
-    })
+    s.split(sep)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.find('=') {
+            Some(i) => (&p[..i], &p[i + 1..]),
+            None => (p, ""),
+        })
 }
 
 pub fn default_port(scheme: &str) -> Option<u16> {

@@ -127,7 +127,8 @@ impl Fingerprinter {
     pub fn new(salt: &[u8]) -> Self {
         Fingerprinter {
             // HMAC accepts keys of any length, so this cannot fail.
-            mac: <Hmac<Sha256> as KeyInit>::new_from_slice(salt).expect("HMAC takes any key length"),
+            mac: <Hmac<Sha256> as KeyInit>::new_from_slice(salt)
+                .expect("HMAC takes any key length"),
         }
     }
 

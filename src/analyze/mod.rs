@@ -125,7 +125,14 @@ pub fn check_exchange(
 /// severity (highest first), then count (highest first), then the merge key, so output is stable
 /// whatever the thread count or input order.
 pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
-    type Key = (&'static str, String, String, Option<Location>, String, String);
+    type Key = (
+        &'static str,
+        String,
+        String,
+        Option<Location>,
+        String,
+        String,
+    );
     let mut map: HashMap<Key, Finding> = HashMap::new();
     for f in findings {
         let key: Key = (

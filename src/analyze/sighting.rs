@@ -47,7 +47,9 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
     let host = ex.host();
     let method = req.map(|r| r.method.clone()).unwrap_or_default();
     let path = req.map(|r| r.url.path.clone()).unwrap_or_default();
-    let user_agent = req.and_then(|r| r.headers.get("user-agent")).map(str::to_string);
+    let user_agent = req
+        .and_then(|r| r.headers.get("user-agent"))
+        .map(str::to_string);
     let client_ip = ex.client.map(|c| c.ip().to_string());
     let make = |c: &Credential| Sighting {
         key_fp: c.key_fp.clone(),
@@ -74,7 +76,11 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
         is_login: rec.is_login,
         seq,
     };
-    rec.request.iter().chain(rec.response.iter()).map(make).collect()
+    rec.request
+        .iter()
+        .chain(rec.response.iter())
+        .map(make)
+        .collect()
 }
 
 /// All sightings of a run, sorted into a canonical order so that correlation is deterministic
@@ -87,9 +93,12 @@ pub struct SightingPool {
 impl SightingPool {
     pub fn new(mut sightings: Vec<Sighting>) -> Self {
         sightings.sort_by(|a, b| {
-            (a.ts, &a.source, a.seq, a.locator, a.side, a.location, &a.name, &a.key_fp).cmp(&(
-                b.ts, &b.source, b.seq, b.locator, b.side, b.location, &b.name, &b.key_fp,
-            ))
+            (
+                a.ts, &a.source, a.seq, a.locator, a.side, a.location, &a.name, &a.key_fp,
+            )
+                .cmp(&(
+                    b.ts, &b.source, b.seq, b.locator, b.side, b.location, &b.name, &b.key_fp,
+                ))
         });
         SightingPool { sightings }
     }

@@ -16,5 +16,7 @@ pub fn read_har(
     _stats: &mut SourceStats,
     _sink: &mut dyn FnMut(Exchange),
 ) -> Result<(), IngestError> {
-    Err(IngestError::Unsupported("HAR reading is not built yet".into()))
+    Err(IngestError::Unsupported(
+        "HAR reading is not built yet".into(),
+    ))
 }

@@ -17,5 +17,7 @@ pub fn read_capture(
     _stats: &mut SourceStats,
     _sink: &mut dyn FnMut(Exchange),
 ) -> Result<(), IngestError> {
-    Err(IngestError::Unsupported("pcap reading is not built yet".into()))
+    Err(IngestError::Unsupported(
+        "pcap reading is not built yet".into(),
+    ))
 }

@@ -1,1 +1,173 @@
-//! placeholder
+//! Reports: turns a `engine::ScanResult` into polars tables (`tables`) and writes them in the
+//! chosen format (`text` for the terminal table, polars' own writers for CSV/JSON/NDJSON/Parquet,
+//! `sarif` for code-scanning tools). Secrets are masked unless the run was asked to `--reveal`.
+
+pub mod output;
+pub mod sarif;
+pub mod tables;
+pub mod text;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::config::{OutputFormat, ReportKind};
+use crate::engine::ScanResult;
+
+pub use tables::Tables;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write {path}: {err}")]
+    Io { path: String, err: std::io::Error },
+    #[error("writing output: {0}")]
+    Write(#[from] std::io::Error),
+    #[error("building the {table} table: {err}")]
+    Polars {
+        table: &'static str,
+        err: PolarsError,
+    },
+}
+
+/// How to write the reports of a run.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub reports: Vec<ReportKind>,
+    pub format: OutputFormat,
+    pub output: Option<PathBuf>,
+    pub reveal: bool,
+    pub color: bool,
+    /// After a table-format findings report, print the one-screen summary.
+    pub summary_after_table: bool,
+}
+
+/// Where the report bytes go: stdout, or files under/next to `--output`.
+///
+/// Multi-table rules (documented in README): `table` and `json` put every table in one output;
+/// `csv` and `ndjson` with several tables need `--output PATH` and write one file per table next
+/// to it (`PATH` with `.findings.csv`, `.summary.csv`... in place of its extension); `parquet`
+/// always needs `--output DIR` and writes `DIR/<table>.parquet`; `sarif` carries findings only.
+pub fn write_reports(
+    result: &ScanResult,
+    opts: &ReportOptions,
+    stdout: &mut dyn Write,
+) -> Result<(), ReportError> {
+    let kinds = &opts.reports;
+    match opts.format {
+        OutputFormat::Sarif => {
+            if kinds.iter().any(|k| *k != ReportKind::Findings) {
+                return Err(ReportError::Usage(
+                    "--format sarif carries findings only; drop the other --report values".into(),
+                ));
+            }
+            let doc = sarif::sarif(result, opts.reveal);
+            let bytes = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
+            emit(opts.output.as_deref(), stdout, |w| {
+                w.write_all(&bytes)?;
+                w.write_all(b"\n")
+            })
+        }
+        OutputFormat::Table => {
+            let tables = Tables::build(result, kinds, opts.reveal, true)?;
+            emit(opts.output.as_deref(), stdout, |w| {
+                text::write_all(&tables, result, opts, w)
+            })
+        }
+        OutputFormat::Json => {
+            let tables = Tables::build(result, kinds, opts.reveal, true)?;
+            emit(opts.output.as_deref(), stdout, |w| {
+                output::write_json_object(&tables, w)
+            })
+        }
+        OutputFormat::Csv | OutputFormat::Ndjson => {
+            let tables = Tables::build(result, kinds, opts.reveal, true)?;
+            if tables.list.len() == 1 {
+                let (_, df) = &tables.list[0];
+                let mut df = df.clone();
+                emit(opts.output.as_deref(), stdout, |w| {
+                    output::write_frame(opts.format, &mut df, w)
+                })
+            } else {
+                let Some(base) = &opts.output else {
+                    return Err(ReportError::Usage(format!(
+                        "{} reports in --format {} need --output PATH (one file per table is written next to it)",
+                        tables.list.len(),
+                        if opts.format == OutputFormat::Csv {
+                            "csv"
+                        } else {
+                            "ndjson"
+                        }
+                    )));
+                };
+                for (kind, df) in &tables.list {
+                    let path = sibling_path(base, kind.as_str(), opts.format.extension());
+                    let mut df = df.clone();
+                    let mut f = output::create_private(&path)?;
+                    output::write_frame(opts.format, &mut df, &mut f)
+                        .map_err(|err| io_err(&path, err))?;
+                }
+                Ok(())
+            }
+        }
+        OutputFormat::Parquet => {
+            let Some(dir) = &opts.output else {
+                return Err(ReportError::Usage(
+                    "--format parquet needs --output DIR (one .parquet file per table)".into(),
+                ));
+            };
+            std::fs::create_dir_all(dir).map_err(|err| io_err(dir, err))?;
+            let tables = Tables::build(result, kinds, opts.reveal, false)?;
+            for (kind, df) in &tables.list {
+                let path = dir.join(format!("{}.parquet", kind.as_str()));
+                let mut df = df.clone();
+                let f = output::create_private(&path)?;
+                ParquetWriter::new(f)
+                    .finish(&mut df)
+                    .map_err(|err| ReportError::Polars {
+                        table: kind.as_str(),
+                        err,
+                    })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn io_err(path: &Path, err: std::io::Error) -> ReportError {
+    ReportError::Io {
+        path: path.display().to_string(),
+        err,
+    }
+}
+
+/// `out.csv` + `summary` → `out.summary.csv`; `out` + `summary` → `out.summary.csv`.
+pub fn sibling_path(base: &Path, table: &str, ext: &str) -> PathBuf {
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "credsift".into());
+    base.with_file_name(format!("{stem}.{table}.{ext}"))
+}
+
+/// Runs `f` on the output file (created 0600) or on stdout.
+fn emit(
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ReportError> {
+    match output {
+        Some(p) => {
+            let mut file = output::create_private(p)?;
+            f(&mut file).map_err(|err| io_err(p, err))?;
+            file.flush().map_err(|err| io_err(p, err))
+        }
+        None => {
+            f(stdout)?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}

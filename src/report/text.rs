@@ -1,0 +1,189 @@
+//! The terminal table format: readable widths, long cells elided, severity coloured when allowed
+//! (`NO_COLOR` respected), and a one-screen summary after the findings.
+
+use std::io::Write;
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use polars::prelude::*;
+
+use super::{ReportOptions, Tables};
+use crate::config::ReportKind;
+use crate::engine::ScanResult;
+
+/// Longest cell shown before eliding with `…`.
+const MAX_CELL: usize = 60;
+
+/// Columns shown for each table in the terminal (all columns stay in the structured formats).
+fn shown_columns(kind: ReportKind) -> &'static [&'static str] {
+    match kind {
+        ReportKind::Findings => &[
+            "severity", "rule", "host", "location", "name", "kind", "evidence", "count", "locator",
+            "source", "detail",
+        ],
+        ReportKind::Summary => &[
+            "group",
+            "name",
+            "findings",
+            "occurrences",
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "info",
+        ],
+        ReportKind::Keys => &[
+            "key_fp",
+            "kind",
+            "names",
+            "hosts",
+            "subjects",
+            "roles",
+            "sightings",
+            "cleartext",
+            "in_url",
+            "findings",
+        ],
+        ReportKind::Exchanges => &[
+            "source",
+            "locator",
+            "client",
+            "server",
+            "transport",
+            "method",
+            "host",
+            "url",
+            "status",
+            "anomalies",
+        ],
+        ReportKind::Sources => &[
+            "source",
+            "status",
+            "format",
+            "packets",
+            "exchanges",
+            "tls_connections",
+            "anomalies",
+            "warnings",
+        ],
+    }
+}
+
+pub fn cell_text(col: &Column, row: usize) -> String {
+    match col.get(row) {
+        Ok(AnyValue::Null) | Err(_) => String::new(),
+        Ok(AnyValue::String(s)) => s.to_string(),
+        Ok(AnyValue::StringOwned(s)) => s.to_string(),
+        Ok(v) => v.to_string(),
+    }
+}
+
+fn elide(s: &str) -> String {
+    if s.chars().count() <= MAX_CELL {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(MAX_CELL - 1).collect();
+    t.push('…');
+    t
+}
+
+fn severity_color(s: &str) -> Option<Color> {
+    match s {
+        "critical" => Some(Color::Magenta),
+        "high" => Some(Color::Red),
+        "medium" => Some(Color::Yellow),
+        "low" => Some(Color::Cyan),
+        _ => None,
+    }
+}
+
+pub fn render(kind: ReportKind, df: &DataFrame, color: bool) -> String {
+    let cols: Vec<&Column> = shown_columns(kind)
+        .iter()
+        .filter_map(|c| df.column(c).ok())
+        .collect();
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if !color {
+        t.force_no_tty();
+    } else {
+        t.enforce_styling();
+    }
+    t.set_header(cols.iter().map(|c| Cell::new(c.name().as_str())));
+    for row in 0..df.height() {
+        t.add_row(cols.iter().map(|c| {
+            let text = elide(&cell_text(c, row));
+            let mut cell = Cell::new(&text);
+            if color
+                && c.name().as_str() == "severity"
+                && let Some(col) = severity_color(&text)
+            {
+                cell = cell.fg(col);
+            }
+            cell
+        }));
+    }
+    t.to_string()
+}
+
+/// Writes every requested table, then (for findings on a terminal) the one-screen summary.
+pub fn write_all(
+    tables: &Tables,
+    result: &ScanResult,
+    opts: &ReportOptions,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    for (kind, df) in &tables.list {
+        writeln!(w, "{} ({} rows)", kind.as_str(), df.height())?;
+        if df.height() > 0 {
+            writeln!(w, "{}", render(*kind, df, opts.color))?;
+        }
+        writeln!(w)?;
+    }
+    if opts.summary_after_table {
+        write!(w, "{}", one_screen_summary(result))?;
+    }
+    Ok(())
+}
+
+/// A few lines a person reads first: inputs, exchanges, findings by severity, top rules.
+pub fn one_screen_summary(result: &ScanResult) -> String {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let read = result.sources.iter().filter(|x| !x.failed).count();
+    let failed = result.sources.len() - read;
+    let exchanges: u64 = result.sources.iter().map(|x| x.exchanges).sum();
+    let warnings: usize = result.sources.iter().map(|x| x.warnings.len()).sum();
+    let _ = writeln!(
+        s,
+        "summary: {read} input(s) read, {failed} skipped or failed, {exchanges} exchanges, {warnings} warning(s)"
+    );
+    let mut by_sev: BTreeMap<std::cmp::Reverse<crate::model::Severity>, (u64, u64)> =
+        BTreeMap::new();
+    let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &result.findings {
+        let e = by_sev.entry(std::cmp::Reverse(f.severity)).or_default();
+        e.0 += 1;
+        e.1 += f.count;
+        *by_rule.entry(f.rule).or_default() += 1;
+    }
+    if result.findings.is_empty() {
+        let _ = writeln!(s, "findings: none");
+    } else {
+        let parts: Vec<String> = by_sev
+            .iter()
+            .map(|(k, (rows, occ))| format!("{} {rows} ({occ} occurrences)", k.0))
+            .collect();
+        let _ = writeln!(s, "findings: {}", parts.join(", "));
+        let mut rules: Vec<_> = by_rule.into_iter().collect();
+        rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let top: Vec<String> = rules
+            .iter()
+            .take(8)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        let _ = writeln!(s, "by rule: {}", top.join(", "));
+    }
+    s
+}
