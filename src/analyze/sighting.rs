@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::model::{Exchange, Location, Locator, Timestamp, Transport};
+use super::RuleMeta;
+use crate::model::{Exchange, Finding, Location, Locator, Timestamp, Transport};
 use crate::recognize::{Credential, Origin, Recognized, Side};
+use crate::secret::Sensitive;
 
 /// One credential occurrence, with the identity evidence of its exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,71 @@ pub struct Sighting {
     pub is_login: bool,
     /// Ordinal of the exchange within its source, to order sightings of equal timestamps.
     pub seq: u64,
+    /// The credential, masked (raw for `--reveal`).
+    pub evidence: Sensitive,
+    /// The request URL, masked.
+    pub url: Sensitive,
+    pub server: Option<String>,
+}
+
+impl Sighting {
+    /// A finding located at this sighting, for a correlation rule.
+    pub fn finding(&self, meta: &'static RuleMeta) -> Finding {
+        Finding {
+            rule: meta.id,
+            severity: meta.severity,
+            title: meta.title,
+            source: self.source.clone(),
+            locator: self.locator,
+            first_seen: self.ts,
+            last_seen: self.ts,
+            count: 1,
+            client: self.client_ip.clone().unwrap_or_default(),
+            server: self.server.clone().unwrap_or_default(),
+            host: self.host.clone(),
+            method: self.method.clone(),
+            url: self.url.clone(),
+            location: Some(self.location),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            key_fp: self.key_fp.clone(),
+            evidence: self.evidence.clone(),
+            detail: String::new(),
+            cwe: meta.cwe,
+        }
+    }
+
+    /// Sightings are ordered by time, then by source and position: "before" in that order.
+    pub fn order_key(&self) -> (Option<Timestamp>, &str, u64) {
+        (self.ts, &self.source, self.seq)
+    }
+
+    /// A presented (request-side) credential.
+    pub fn presented(&self) -> bool {
+        self.side == Side::Request && self.origin == Origin::Presented
+    }
+}
+
+/// `a (3), b (1)`: values with their counts, most frequent first, then alphabetical.
+pub fn counted<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let mut m: std::collections::BTreeMap<&str, u64> = Default::default();
+    for v in values {
+        *m.entry(v).or_default() += 1;
+    }
+    let mut v: Vec<(&str, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v.iter()
+        .map(|(k, n)| format!("{k} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Time span of a group of sightings, for a finding's first/last seen.
+pub fn span(group: &[&Sighting]) -> (Option<Timestamp>, Option<Timestamp>) {
+    (
+        group.iter().filter_map(|s| s.ts).min(),
+        group.iter().filter_map(|s| s.ts).max(),
+    )
 }
 
 /// Builds the sightings of one exchange: one per credential occurrence, request and response side.
@@ -75,6 +142,9 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
         request_authenticated: rec.has_request_credentials(),
         is_login: rec.is_login,
         seq,
+        evidence: c.evidence.clone(),
+        url: rec.url.clone(),
+        server: ex.server.map(|a| a.to_string()),
     };
     rec.request
         .iter()
@@ -110,5 +180,62 @@ impl SightingPool {
             map.entry(s.key_fp.as_str()).or_default().push(s);
         }
         map.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! Builders for correlation-rule tests.
+    use super::*;
+
+    /// A request-side, presented API-key sighting in header `x-api-key` to `host`.
+    pub fn sighting(key: &str, host: &str, seq: u64) -> Sighting {
+        Sighting {
+            key_fp: key.to_string(),
+            kind: "api-key".into(),
+            location: Location::Header,
+            name: "x-api-key".into(),
+            side: Side::Request,
+            origin: Origin::Presented,
+            session_like: false,
+            host: host.into(),
+            method: "GET".into(),
+            path: "/".into(),
+            ts: Some(seq as i64 * 1_000_000_000),
+            source: Arc::from("t.pcap"),
+            locator: Some(Locator::Frame(seq)),
+            client_ip: Some("10.0.0.1".into()),
+            user_agent: Some("ua".into()),
+            transport: Transport::Cleartext,
+            status: Some(200),
+            subjects: Vec::new(),
+            roles: Vec::new(),
+            session_fp: None,
+            request_authenticated: true,
+            is_login: false,
+            seq,
+            evidence: Sensitive::plain("…(20)"),
+            url: Sensitive::plain("http://h/"),
+            server: None,
+        }
+    }
+
+    /// A session cookie sighting.
+    pub fn session(key: &str, seq: u64) -> Sighting {
+        Sighting {
+            kind: "session-cookie".into(),
+            location: Location::Cookie,
+            name: "sid".into(),
+            session_like: true,
+            session_fp: Some(key.to_string()),
+            ..sighting(key, "app.example", seq)
+        }
+    }
+
+    pub fn run(rule: &dyn crate::analyze::CorrelationRule, s: Vec<Sighting>) -> Vec<Finding> {
+        let pool = SightingPool::new(s);
+        let mut out = Vec::new();
+        rule.check(&pool, &mut out);
+        out
     }
 }

@@ -17,3 +17,150 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Derive the role server-side from the credential; issue separate keys per role; enforce scopes on every write.",
     per_exchange: false,
 };
+
+use std::collections::BTreeSet;
+
+use crate::analyze::sighting::counted;
+use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::span};
+use crate::model::Finding;
+
+/// Two checks: (1) one non-JWT credential presented with two or more distinct non-empty role
+/// sets (role headers, claims of a JWT sent beside it); (2) any credential, JWTs included, whose
+/// roles are all read-only scopes, used for a write (POST/PUT/PATCH/DELETE) answered 2xx.
+pub struct KeyReusedAcrossRoles;
+
+fn is_write(method: &str) -> bool {
+    matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
+}
+
+/// A scope or role that only grants reading: `read`, `readonly`, `viewer`, `read:users`,
+/// `users.read`, `https://www.googleapis.com/auth/drive.readonly`...
+fn read_only(role: &str) -> bool {
+    let r = role.to_ascii_lowercase();
+    let last = r.rsplit(['/', ':', '.']).next().unwrap_or(&r);
+    let first = r.split([':', '.']).next().unwrap_or(&r);
+    [
+        "read",
+        "readonly",
+        "read-only",
+        "read_only",
+        "viewer",
+        "view",
+        "reader",
+        "ro",
+    ]
+    .iter()
+    .any(|k| last == *k || first == *k)
+}
+
+fn role_set(s: &Sighting) -> Vec<&str> {
+    let mut v: Vec<&str> = s.roles.iter().map(String::as_str).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+impl CorrelationRule for KeyReusedAcrossRoles {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
+        for (_, group) in pool.by_key() {
+            let presented: Vec<&Sighting> =
+                group.iter().copied().filter(|s| s.presented()).collect();
+            let Some(first) = presented.first() else {
+                continue;
+            };
+            let non_jwt: Vec<&Sighting> = presented
+                .iter()
+                .copied()
+                .filter(|s| s.kind != "jwt" && !s.roles.is_empty())
+                .collect();
+            let sets: BTreeSet<Vec<&str>> = non_jwt.iter().map(|s| role_set(s)).collect();
+            if sets.len() >= 2 {
+                let mut f = first.finding(&META);
+                f.count = non_jwt.len() as u64;
+                (f.first_seen, f.last_seen) = span(&non_jwt);
+                let shown: Vec<String> = non_jwt.iter().map(|s| role_set(s).join("+")).collect();
+                f.detail = format!(
+                    "{} role sets: {}",
+                    sets.len(),
+                    counted(shown.iter().map(String::as_str))
+                );
+                out.push(f);
+                continue;
+            }
+            let writes: Vec<&Sighting> = presented
+                .iter()
+                .copied()
+                .filter(|s| {
+                    is_write(&s.method)
+                        && s.status.is_some_and(|c| (200..300).contains(&c))
+                        && !s.roles.is_empty()
+                        && s.roles.iter().all(|r| read_only(r))
+                })
+                .collect();
+            if let Some(w) = writes.first() {
+                let mut f = w.finding(&META);
+                f.count = writes.len() as u64;
+                (f.first_seen, f.last_seen) = span(&writes);
+                f.detail = format!(
+                    "read-only scope ({}) used to write: {}",
+                    role_set(w).join(" "),
+                    counted(writes.iter().map(|s| s.method.as_str()))
+                );
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::sighting::testing::{run, sighting};
+
+    #[test]
+    fn fires_on_two_role_sets() {
+        let mut a = sighting("k", "api", 1);
+        a.roles = vec!["viewer".into()];
+        let mut b = sighting("k", "api", 2);
+        b.roles = vec!["admin".into()];
+        let f = run(&KeyReusedAcrossRoles, vec![a, b]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].detail.contains("admin (1)"), "{}", f[0].detail);
+    }
+
+    #[test]
+    fn fires_on_successful_write_with_read_scope() {
+        let mut a = sighting("k", "api", 1);
+        a.kind = "jwt".into();
+        a.roles = vec!["read:orders".into(), "orders.read".into()];
+        a.method = "DELETE".into();
+        a.status = Some(204);
+        let f = run(&KeyReusedAcrossRoles, vec![a.clone()]);
+        assert_eq!(f.len(), 1);
+        a.status = Some(403);
+        assert!(run(&KeyReusedAcrossRoles, vec![a.clone()]).is_empty());
+        a.status = Some(200);
+        a.roles = vec!["write:orders".into()];
+        assert!(run(&KeyReusedAcrossRoles, vec![a]).is_empty());
+    }
+
+    #[test]
+    fn silent_on_one_role_set_and_for_jwts_with_their_own_roles() {
+        let mut a = sighting("k", "api", 1);
+        a.roles = vec!["admin".into()];
+        let b = a.clone();
+        assert!(run(&KeyReusedAcrossRoles, vec![a, b]).is_empty());
+        let mut j1 = sighting("j", "api", 1);
+        j1.kind = "jwt".into();
+        j1.roles = vec!["admin".into()];
+        let mut j2 = j1.clone();
+        j2.roles = vec!["user".into()];
+        assert!(run(&KeyReusedAcrossRoles, vec![j1, j2]).is_empty());
+        assert!(read_only("https://www.googleapis.com/auth/drive.readonly"));
+        assert!(!read_only("thread"));
+    }
+}

@@ -17,3 +17,89 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Issue one credential per user or per service identity; bind keys to their subject server-side.",
     per_exchange: false,
 };
+
+use std::collections::BTreeSet;
+
+use crate::analyze::sighting::counted;
+use crate::analyze::{CorrelationRule, SightingPool, sighting::span};
+use crate::model::Finding;
+
+/// Subjects come from identity evidence beside the credential (JWT `sub`/email next to an API
+/// key, Basic/Digest users, user headers, login form users). Sessions are not counted as
+/// subjects: an anonymous session says nothing about who acts. JWTs are skipped: a JWT carries
+/// its own fixed subject.
+pub struct KeyReusedAcrossSubjects;
+
+impl CorrelationRule for KeyReusedAcrossSubjects {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
+        for (_, group) in pool.by_key() {
+            let presented: Vec<_> = group
+                .iter()
+                .copied()
+                .filter(|s| s.presented() && s.kind != "jwt")
+                .collect();
+            let subjects: BTreeSet<&str> = presented
+                .iter()
+                .flat_map(|s| s.subjects.iter().map(String::as_str))
+                .collect();
+            if subjects.len() < 2 {
+                continue;
+            }
+            let Some(first) = presented.first() else {
+                continue;
+            };
+            let mut f = first.finding(&META);
+            f.count = presented.len() as u64;
+            (f.first_seen, f.last_seen) = span(&presented);
+            f.detail = format!(
+                "{} subjects: {}",
+                subjects.len(),
+                counted(
+                    presented
+                        .iter()
+                        .flat_map(|s| s.subjects.iter().map(String::as_str))
+                )
+            );
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::sighting::testing::{run, sighting};
+
+    #[test]
+    fn fires_for_two_users_of_one_key() {
+        let mut a = sighting("k1", "api", 1);
+        a.subjects = vec!["header:x-user:alice".into()];
+        let mut b = sighting("k1", "api", 2);
+        b.subjects = vec!["header:x-user:bob".into()];
+        let f = run(&KeyReusedAcrossSubjects, vec![b, a]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].count, 2);
+        assert_eq!(f[0].locator, Some(crate::model::Locator::Frame(1)));
+        assert!(f[0].detail.contains("alice (1)") && f[0].detail.contains("bob (1)"));
+    }
+
+    #[test]
+    fn silent_for_one_user_for_jwts_and_for_other_keys() {
+        let mut a = sighting("k1", "api", 1);
+        a.subjects = vec!["basic:alice".into()];
+        let b = a.clone();
+        let mut c = sighting("k2", "api", 3);
+        c.subjects = vec!["basic:bob".into()];
+        assert!(run(&KeyReusedAcrossSubjects, vec![a, b, c]).is_empty());
+        let mut j1 = sighting("j", "api", 1);
+        j1.kind = "jwt".into();
+        j1.subjects = vec!["jwt-sub:a".into()];
+        let mut j2 = j1.clone();
+        j2.subjects = vec!["jwt-sub:b".into()];
+        assert!(run(&KeyReusedAcrossSubjects, vec![j1, j2]).is_empty());
+    }
+}

@@ -17,3 +17,74 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Use per-service credentials or token exchange with audience-restricted tokens.",
     per_exchange: false,
 };
+
+use std::collections::BTreeSet;
+
+use crate::analyze::sighting::counted;
+use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::span};
+use crate::model::{Finding, Location};
+
+/// Cookies are left out: a browser sends a cookie to every host its Domain covers, which is the
+/// cookie-broad-scope rule's concern, not a key deliberately forwarded.
+pub struct KeyUsedAcrossServices;
+
+impl CorrelationRule for KeyUsedAcrossServices {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
+        for (_, group) in pool.by_key() {
+            let presented: Vec<&Sighting> = group
+                .iter()
+                .copied()
+                .filter(|s| s.presented() && s.location != Location::Cookie && !s.host.is_empty())
+                .collect();
+            let hosts: BTreeSet<&str> = presented.iter().map(|s| s.host.as_str()).collect();
+            if hosts.len() < 2 {
+                continue;
+            }
+            let Some(first) = presented.first() else {
+                continue;
+            };
+            let mut f = first.finding(&META);
+            f.count = presented.len() as u64;
+            (f.first_seen, f.last_seen) = span(&presented);
+            f.detail = format!(
+                "{} hosts: {}",
+                hosts.len(),
+                counted(presented.iter().map(|s| s.host.as_str()))
+            );
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::sighting::testing::{run, session, sighting};
+
+    #[test]
+    fn fires_for_two_hosts_not_for_one_or_for_cookies() {
+        let f = run(
+            &KeyUsedAcrossServices,
+            vec![sighting("k", "a.example", 1), sighting("k", "b.example", 2)],
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].host, "a.example");
+        assert!(f[0].detail.starts_with("2 hosts"));
+        assert!(
+            run(
+                &KeyUsedAcrossServices,
+                vec![sighting("k", "a.example", 1), sighting("k", "a.example", 2)]
+            )
+            .is_empty()
+        );
+        let mut c1 = session("s", 1);
+        c1.host = "a.example".into();
+        let mut c2 = session("s", 2);
+        c2.host = "b.example".into();
+        assert!(run(&KeyUsedAcrossServices, vec![c1, c2]).is_empty());
+    }
+}

@@ -29,5 +29,12 @@ pub fn exchange_rules() -> Vec<Box<dyn ExchangeRule>> {
 
 /// Rules decided over the sightings of the whole run.
 pub fn correlation_rules() -> Vec<Box<dyn CorrelationRule>> {
-    Vec::new()
+    vec![
+        Box::new(key_reused_across_subjects::KeyReusedAcrossSubjects),
+        Box::new(key_reused_across_roles::KeyReusedAcrossRoles),
+        Box::new(key_used_across_services::KeyUsedAcrossServices),
+        Box::new(key_issued_unauthenticated::KeyIssuedUnauthenticated),
+        Box::new(session_fixation::SessionFixation),
+        Box::new(session_shared_across_clients::SessionSharedAcrossClients),
+    ]
 }
