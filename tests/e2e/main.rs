@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `credsift` binary on real files (samples/, generated inputs, and
+//! the shared corpus when present). One test binary, split by topic.
+
+mod cli;
+mod common;
