@@ -53,7 +53,7 @@ impl Tables {
             let df = match k {
                 ReportKind::Findings => findings(&result.findings, reveal, text_times),
                 ReportKind::Summary => summary(result),
-                ReportKind::Keys => keys(result, text_times),
+                ReportKind::Keys => keys(result, reveal, text_times),
                 ReportKind::Exchanges => exchanges(result, reveal, text_times),
                 ReportKind::Sources => sources(result, text_times),
             }
@@ -213,7 +213,7 @@ fn join<'a>(it: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// One row per credential fingerprint: the inventory an incident responder rotates from.
-pub fn keys(result: &ScanResult, text: bool) -> PolarsResult<DataFrame> {
+pub fn keys(result: &ScanResult, reveal: bool, text: bool) -> PolarsResult<DataFrame> {
     let mut rules_by_key: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for f in &result.findings {
         if !f.key_fp.is_empty() {
@@ -231,6 +231,13 @@ pub fn keys(result: &ScanResult, text: bool) -> PolarsResult<DataFrame> {
         };
         push(&mut c, "key_fp", fp.to_string());
         push(&mut c, "kind", join(ss.iter().map(|s| s.kind.as_str())));
+        push(
+            &mut c,
+            "evidence",
+            ss.first()
+                .map(|s| s.evidence.render(reveal).to_string())
+                .unwrap_or_default(),
+        );
         push(&mut c, "names", join(ss.iter().map(|s| s.name.as_str())));
         push(
             &mut c,
@@ -280,6 +287,7 @@ pub fn keys(result: &ScanResult, text: bool) -> PolarsResult<DataFrame> {
     let cols = vec![
         take("key_fp"),
         take("kind"),
+        take("evidence"),
         take("names"),
         take("locations"),
         take("hosts"),

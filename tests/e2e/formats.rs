@@ -1,0 +1,138 @@
+//! Every output format on the bundled samples: the findings contract, typed Parquet read back
+//! with polars, SARIF checked against the 2.1.0 schema, stable bytes across thread counts, and
+//! private (0600) output files.
+
+use crate::common::*;
+
+const FIELDS: [&str; 20] = [
+    "rule", "severity", "title", "source", "locator", "first_seen", "last_seen", "count",
+    "client", "server", "host", "method", "url", "location", "name", "kind", "key_fp", "evidence",
+    "detail", "cwe",
+];
+
+fn scan_samples(extra: &[&str]) -> std::process::Output {
+    let samples = samples();
+    let mut args = vec!["scan", samples.to_str().unwrap(), "--salt", "e2e", "-q"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn ndjson_has_exactly_the_contract_fields_in_order() {
+    let o = scan_samples(&["--format", "ndjson"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut rows = 0;
+    for line in out.lines() {
+        let v: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).expect("one JSON object per line");
+        let keys: Vec<&str> = v.keys().map(String::as_str).collect();
+        assert_eq!(keys, FIELDS, "field names and order");
+        assert!(v["count"].as_u64().is_some_and(|c| c >= 1));
+        rows += 1;
+    }
+    assert!(rows > 10, "samples yield findings ({rows})");
+}
+
+#[test]
+fn csv_header_and_json_object_of_tables() {
+    let o = scan_samples(&["--format", "csv"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert_eq!(out.lines().next().unwrap(), FIELDS.join(","));
+    let o = scan_samples(&["--format", "json", "--report", "findings,summary,keys,sources"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json document");
+    for t in ["findings", "summary", "keys", "sources"] {
+        assert!(v[t].is_array(), "table {t}");
+    }
+    assert!(!v["keys"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn parquet_reads_back_typed_and_equal() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pq");
+    let o = scan_samples(&[
+        "--format",
+        "parquet",
+        "--report",
+        "findings,sources",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let f = std::fs::File::open(out.join("findings.parquet")).unwrap();
+    let df = ParquetReader::new(f).finish().unwrap();
+    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    assert_eq!(names, FIELDS);
+    assert!(matches!(
+        df.column("first_seen").unwrap().dtype(),
+        DataType::Datetime(TimeUnit::Nanoseconds, _)
+    ));
+    assert_eq!(df.column("count").unwrap().dtype(), &DataType::UInt64);
+    let nd = scan_samples(&["--format", "ndjson"]);
+    assert_eq!(df.height(), stdout(&nd).lines().count());
+    assert!(out.join("sources.parquet").is_file());
+}
+
+#[test]
+fn sarif_validates_against_the_2_1_0_schema() {
+    let o = scan_samples(&["--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(include_str!(
+        "../data/sarif-schema-2.1.0.json"
+    ))
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let loc = &r["locations"][0];
+        assert!(loc["physicalLocation"]["artifactLocation"]["uri"].is_string());
+        let name = loc["logicalLocations"][0]["name"].as_str().unwrap();
+        assert!(name.starts_with("frame ") || name.starts_with("entry "), "{name}");
+    }
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count() {
+    let a = scan_samples(&["--format", "ndjson", "--threads", "1", "--report", "findings"]);
+    let b = scan_samples(&["--format", "ndjson", "--threads", "4", "--report", "findings"]);
+    assert_eq!(a.stdout, b.stdout);
+    let a = scan_samples(&["--format", "csv", "--threads", "1", "--report", "keys"]);
+    let b = scan_samples(&["--format", "csv", "--threads", "3", "--report", "keys"]);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn output_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("r.csv");
+    let o = scan_samples(&[
+        "--format",
+        "csv",
+        "--report",
+        "findings,keys",
+        "-o",
+        base.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for t in ["findings", "keys"] {
+        let p = dir.path().join(format!("r.{t}.csv"));
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+}
+
+#[test]
+fn fail_on_sets_exit_code_1() {
+    assert_eq!(scan_samples(&["--format", "ndjson", "--fail-on", "high"]).status.code(), Some(1));
+    assert_eq!(scan_samples(&["--format", "ndjson"]).status.code(), Some(0));
+}
