@@ -16,7 +16,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::High,
     title: "A credential crosses the network unencrypted",
     cwe: Some(319),
-    detects: "A recognised credential in a request sent over cleartext HTTP: an Authorization or Proxy-Authorization header, an API-key header, a session cookie, a password or token in the query, form or JSON body, or URL userinfo; and a session cookie or credential issued by a response sent over cleartext. A `WWW-Authenticate: Basic` challenge over cleartext is reported at medium severity with kind `basic-challenge`: it invites browsers to send a password in cleartext. Credentials a response echoes back are left to `credential-in-response`. One finding per host, location, name and key, with a count.",
+    detects: "A recognised credential in a request sent over cleartext HTTP: an Authorization or Proxy-Authorization header, an API-key header, a session cookie, a password or token in the query, form or JSON body, URL userinfo, or a credential in the URL of the Referer header; and a session cookie or credential issued by a response sent over cleartext. A `WWW-Authenticate: Basic` challenge over cleartext is reported at medium severity with kind `basic-challenge`: it invites browsers to send a password in cleartext. Credentials a response echoes back are left to `credential-in-response`. One finding per host, location, name and key, with a count.",
     why: "Anyone on the path (shared Wi-Fi, a compromised router, an ISP, a corporate proxy) reads the credential and can replay it until it is revoked. Passive capture is enough: no attack on the client or server is needed.",
     example: "GET /api/orders HTTP/1.1\nHost: shop.example\nAuthorization: Bearer eyJhbGciOi...",
     remediation: "Serve the endpoint over HTTPS only, redirect HTTP to HTTPS before any credential is sent, enable HSTS, and rotate every credential that was seen in cleartext.",
@@ -41,6 +41,18 @@ impl ExchangeRule for CleartextCredential {
             let mut f = cx.credential_finding(&META, c);
             f.detail = format!("{} sent over cleartext HTTP in {}", c.kind, c.location);
             out.push(f);
+        }
+        // The Referer header crosses the wire with the request: a credential in it is as readable.
+        if let Some(referer) = cx.rec.referer.as_ref() {
+            for c in &referer.credentials {
+                let mut f = cx.credential_finding(&META, c);
+                f.location = Some(Location::Referer);
+                f.detail = format!(
+                    "{} from the {} of the Referer URL sent over cleartext HTTP",
+                    c.kind, c.location
+                );
+                out.push(f);
+            }
         }
         for c in &cx.rec.response {
             // An echo repeats a request credential already reported above.
@@ -158,11 +170,40 @@ mod tests {
     }
 
     #[test]
+    fn credential_in_referer_over_cleartext_fires_even_same_origin() {
+        let mut e = ex(Transport::Cleartext, "http://shop.example/next");
+        e.rec.referer = Some(crate::recognize::RefererInfo {
+            origin: "http://shop.example".into(),
+            credentials: vec![cred(
+                Location::Query,
+                "sid",
+                "session-id",
+                "abcdef0123456789",
+            )],
+        });
+        let f = e.run(&CleartextCredential);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].location, Some(Location::Referer));
+        assert_eq!(f[0].name, "sid");
+        assert!(f[0].detail.contains("Referer"));
+    }
+
+    #[test]
     fn tls_is_silent() {
         let e = ex(Transport::Tls, "https://shop.example/api")
             .req_cred(auth())
             .resp_header("WWW-Authenticate", "Basic realm=\"x\"")
             .set_cookie("sid=abcdef0123456789", true);
+        let mut e = e;
+        e.rec.referer = Some(crate::recognize::RefererInfo {
+            origin: "https://shop.example".into(),
+            credentials: vec![cred(
+                Location::Query,
+                "sid",
+                "session-id",
+                "abcdef0123456789",
+            )],
+        });
         assert!(e.run(&CleartextCredential).is_empty());
     }
 
@@ -244,5 +285,12 @@ mod tests {
         assert!(!offers_basic("Digest realm=\"x, Basic y\""));
         assert!(!offers_basic(""));
         assert!(!offers_basic("Bearer"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn challenge_parsing_never_panics(v in "[ -~é\\t]{0,60}") {
+            let _ = offers_basic(&v);
+        }
     }
 }

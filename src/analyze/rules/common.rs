@@ -4,7 +4,7 @@
 //! allocates unless a finding is being built.
 
 use crate::analyze::{ExchangeCtx, RuleMeta};
-use crate::model::{Finding, Location, Timestamp, default_port, split_host_port};
+use crate::model::{Finding, Location, Timestamp, Url, default_port, split_host_port};
 use crate::recognize::{Credential, JwtInfo, SetCookie, evidence_of};
 
 /// The response was a success (2xx): the server accepted what the request presented.
@@ -83,14 +83,15 @@ fn default_port_ci(scheme: &str) -> Option<u16> {
         .and_then(default_port)
 }
 
-/// Same origin (scheme, host, port; default ports made explicit, case-insensitive). Anything that
-/// does not parse as an origin is not the same origin.
-pub fn same_origin(a: &str, b: &str) -> bool {
-    match (origin_parts(a), origin_parts(b)) {
-        (Some((sa, ha, pa)), Some((sb, hb, pb))) => {
-            sa.eq_ignore_ascii_case(sb) && ha.eq_ignore_ascii_case(hb) && pa == pb
+/// Whether `origin` is the origin of `url`, without building the URL's origin string.
+pub fn is_origin_of(origin: &str, url: &Url) -> bool {
+    match origin_parts(origin) {
+        Some((scheme, host, port)) => {
+            scheme.eq_ignore_ascii_case(&url.scheme)
+                && host.eq_ignore_ascii_case(url.host.strip_suffix('.').unwrap_or(&url.host))
+                && port == url.port.or_else(|| default_port_ci(&url.scheme))
         }
-        _ => false,
+        None => false,
     }
 }
 
@@ -414,12 +415,26 @@ mod tests {
 
     #[test]
     fn origins_compare_with_default_ports_and_case() {
-        assert!(same_origin("https://A.example", "https://a.example:443"));
-        assert!(same_origin("http://a.example:80", "HTTP://a.example."));
-        assert!(!same_origin("http://a.example", "https://a.example"));
-        assert!(!same_origin("https://a.example", "https://a.example:8443"));
-        assert!(!same_origin("https://a.example", "https://b.example"));
-        assert!(!same_origin("garbage", "garbage"));
+        let u = |s: &str| Url::parse(s, "http", None);
+        assert!(is_origin_of(
+            "https://a.example",
+            &u("https://A.example:443/x?y")
+        ));
+        assert!(is_origin_of(
+            "http://a.example:8080",
+            &u("http://a.example:8080/")
+        ));
+        assert!(!is_origin_of("https://a.example", &u("http://a.example/")));
+        assert!(!is_origin_of(
+            "https://a.example",
+            &u("https://a.example:8443/")
+        ));
+        assert!(!is_origin_of("https://b.example", &u("https://a.example/")));
+        assert!(is_origin_of(
+            "HTTP://a.example.",
+            &u("http://a.example:80/")
+        ));
+        assert!(!is_origin_of("garbage", &u("http://garbage/")));
     }
 
     #[test]

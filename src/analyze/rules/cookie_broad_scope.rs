@@ -20,7 +20,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Low,
     title: "Cookie scoped wider than the host that set it",
     cwe: None,
-    detects: "A Set-Cookie whose Domain attribute is a parent of the host that set it (so every sibling subdomain receives it), judged with the public-suffix list; a Domain on a public suffix; and broken `__Host-`/`__Secure-` prefix rules (`__Host-` needs Secure, Path=/ and no Domain; `__Secure-` needs Secure).",
+    detects: "A Set-Cookie whose Domain attribute is a parent of the host that set it (so every sibling subdomain receives it), judged with the public-suffix list; a Domain on a public suffix or one that does not domain-match the host at all (browsers reject both, the detail says so); and broken `__Host-`/`__Secure-` prefix rules (`__Host-` needs Secure, Path=/ and no Domain; `__Secure-` needs Secure; both need a secure origin). A Domain equal to the setting host is not reported: it adds only the host's own subdomains. Flags a HAR cookie object did not record are not reported.",
     why: "Every host under the parent domain (staging servers, user-content hosts, forgotten marketing sites) receives the cookie and can read or overwrite it; a takeover of any subdomain becomes a session theft.",
     example: "Set-Cookie: session=abc; Domain=example.com (set by login.example.com)",
     remediation: "Omit Domain so the cookie is host-only, or use the `__Host-` prefix, which enforces that.",
@@ -307,5 +307,21 @@ mod tests {
         });
         let e = ex(Transport::Tls, "https://app.example.com/").har_cookie(har, true);
         assert!(e.run(&CookieBroadScope).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_cookie_line_and_host_never_panics(
+            line in "[ -~é\\.;=]{0,80}",
+            host in "[a-zé0-9\\.:\\[\\]-]{0,30}",
+        ) {
+            if SetCookie::parse(&line).is_some() {
+                let mut e = ex(Transport::Tls, "https://x/").set_cookie(&line, true);
+                if let Some(r) = e.ex.request.as_mut() {
+                    r.url.host = host;
+                }
+                let _ = e.run(&CookieBroadScope);
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Low,
     title: "Session cookie lives too long",
     cwe: Some(613),
-    detects: "A session-like cookie whose Max-Age or Expires puts its lifetime above the configured bound (default 30 days).",
+    detects: "A session-like cookie whose Max-Age or Expires puts its lifetime above the configured bound (default 30 days), measured from the response's time. An Expires date cannot be measured without a capture time and is then not reported.",
     why: "A long-lived session id stays valid on shared and stolen devices and widens the window for replaying a stolen cookie.",
     example: "Set-Cookie: sessionid=8d7a...; Max-Age=31536000; Secure; HttpOnly",
     remediation: "Keep session cookies session-scoped or short-lived, expire sessions server-side, and use a separate, revocable remember-me token if needed.",
@@ -51,7 +51,7 @@ impl ExchangeRule for CookieLongLivedSession {
                 c,
                 true,
                 format!(
-                    "session cookie lives {} ({how}), above the {} bound",
+                    "session cookie lives {} ({how}), above the bound of {}",
                     human_secs(life),
                     human_secs(bound)
                 ),

@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Medium,
     title: "Session cookie set without HttpOnly",
     cwe: Some(1004),
-    detects: "A session-like cookie (by name or value shape) set without the HttpOnly attribute. Non-session cookies are not reported: scripts often need to read preference cookies.",
+    detects: "A session-like cookie (by name or value shape) set without the HttpOnly attribute. Non-session cookies are not reported: scripts often need to read preference cookies. Deletion cookies and HAR cookie objects that do not record the flag are not reported either.",
     why: "Any script running in the page, including one injected through XSS or a compromised third-party script, can read the session id and send it away.",
     example: "Set-Cookie: PHPSESSID=q8m3kd92ls0; Path=/; Secure",
     remediation: "Add `HttpOnly` to session cookies.",

@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Low,
     title: "Cookie set without a valid SameSite attribute",
     cwe: Some(1275),
-    detects: "A Set-Cookie with no SameSite attribute or with a value browsers ignore (anything but Strict, Lax or None).",
+    detects: "A Set-Cookie with no SameSite attribute or with a value browsers ignore (anything but Strict, Lax or None). Deletion cookies are skipped, and so are HAR cookie objects without a `sameSite` field (the export may simply not record it).",
     why: "Browsers then fall back to their own default (Lax in Chromium, None in older browsers and some others), so cross-site requests may carry the cookie and enable CSRF.",
     example: "Set-Cookie: sid=31d4d96e407aad42; Secure; HttpOnly",
     remediation: "Set `SameSite=Lax` (or `Strict`) explicitly; use `None` only with `Secure` for cookies that must be sent cross-site.",

@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Medium,
     title: "SameSite=None without Secure",
     cwe: Some(1275),
-    detects: "A Set-Cookie with `SameSite=None` but without Secure.",
+    detects: "A Set-Cookie with `SameSite=None` but without Secure (deletion cookies skipped).",
     why: "Modern browsers reject such cookies (so the feature silently breaks), and older browsers send them cross-site over cleartext.",
     example: "Set-Cookie: tracking=abc123; SameSite=None",
     remediation: "Add `Secure` to every `SameSite=None` cookie.",

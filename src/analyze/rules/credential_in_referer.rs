@@ -8,7 +8,7 @@
 use crate::analyze::{ExchangeCtx, ExchangeRule, RuleMeta};
 use crate::model::{Finding, Location, Severity};
 
-use super::common::{display_origin, same_origin};
+use super::common::{display_origin, is_origin_of};
 
 pub static META: RuleMeta = RuleMeta {
     id: "credential-in-referer",
@@ -40,7 +40,7 @@ impl ExchangeRule for CredentialInReferer {
             return;
         };
         // Without a host the receiving origin is unknown: no claim that it differs.
-        if req.url.host.is_empty() || same_origin(&referer.origin, &req.url.origin()) {
+        if req.url.host.is_empty() || is_origin_of(&referer.origin, &req.url) {
             return;
         }
         for c in &referer.credentials {

@@ -14,7 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::High,
     title: "Unsigned JWT accepted",
     cwe: Some(347),
-    detects: "A JWT with `alg: none` or an empty signature that the server answered with 2xx.",
+    detects: "A JWT with `alg: none` or an empty signature presented in the request that the server answered with 2xx. JWTs issued in a response are not judged here.",
     why: "A server that accepts unsigned tokens lets anyone forge any identity or role by editing the payload.",
     example: "Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9. → 200 OK",
     remediation: "Verify signatures with an explicit allow-list of algorithms; reject `none`.",

@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Medium,
     title: "Expired JWT accepted",
     cwe: Some(613),
-    detects: "A JWT whose `exp` is before the request's time, answered with 2xx.",
+    detects: "A JWT whose `exp` is before the request's time by more than a minute of clock skew, answered with 2xx. Not reported when the capture has no time.",
     why: "If expiry is not enforced, a stolen token works forever.",
     example: "Bearer token with exp=2021-01-01 sent in 2024 → 200 OK",
     remediation: "Enforce `exp` (with small clock skew) on every request; keep token lifetimes short.",
