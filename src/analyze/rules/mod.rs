@@ -2,6 +2,7 @@
 //! registries below say which rules run per exchange and which over the run's sightings.
 
 pub mod cleartext_credential;
+pub mod common;
 pub mod cookie_broad_scope;
 pub mod cookie_long_lived_session;
 pub mod cookie_missing_httponly;
@@ -24,7 +25,20 @@ use super::{CorrelationRule, ExchangeRule};
 
 /// Rules decided on one exchange at a time.
 pub fn exchange_rules() -> Vec<Box<dyn ExchangeRule>> {
-    Vec::new()
+    vec![
+        Box::new(cleartext_credential::CleartextCredential),
+        Box::new(credential_in_url::CredentialInUrl),
+        Box::new(credential_in_referer::CredentialInReferer),
+        Box::new(credential_in_response::CredentialInResponse),
+        Box::new(cookie_missing_secure::CookieMissingSecure),
+        Box::new(cookie_missing_httponly::CookieMissingHttponly),
+        Box::new(cookie_missing_samesite::CookieMissingSamesite),
+        Box::new(cookie_samesite_none_insecure::CookieSamesiteNoneInsecure),
+        Box::new(cookie_broad_scope::CookieBroadScope),
+        Box::new(cookie_long_lived_session::CookieLongLivedSession),
+        Box::new(jwt_alg_none::JwtAlgNone),
+        Box::new(jwt_expired_accepted::JwtExpiredAccepted),
+    ]
 }
 
 /// Rules decided over the sightings of the whole run.
@@ -37,4 +51,22 @@ pub fn correlation_rules() -> Vec<Box<dyn CorrelationRule>> {
         Box::new(session_fixation::SessionFixation),
         Box::new(session_shared_across_clients::SessionSharedAcrossClients),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_per_exchange_rule_of_the_catalog_is_registered_once() {
+        let mut ids: Vec<&str> = exchange_rules().iter().map(|r| r.meta().id).collect();
+        ids.sort_unstable();
+        let mut want: Vec<&str> = crate::analyze::CATALOG
+            .iter()
+            .filter(|m| m.per_exchange)
+            .map(|m| m.id)
+            .collect();
+        want.sort_unstable();
+        assert_eq!(ids, want);
+    }
 }
