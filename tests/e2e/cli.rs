@@ -48,7 +48,10 @@ fn version_and_help() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["scan"]).status.code(), Some(2));
-    assert_eq!(run(&["scan", "--format", "xml", "x"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["scan", "--format", "xml", "x"]).status.code(),
+        Some(2)
+    );
     let o = run(&["scan", "--select", "no-such-rule", "x"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no-such-rule"));
@@ -61,7 +64,10 @@ fn unreadable_inputs_are_named_and_exit_2() {
     let o = run(&["scan", junk.to_str().unwrap(), "--format", "ndjson"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("notes.txt") && err.contains("not a pcap"), "{err}");
+    assert!(
+        err.contains("notes.txt") && err.contains("not a pcap"),
+        "{err}"
+    );
     let missing = dir.path().join("missing.pcap");
     let o = run(&["scan", missing.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
