@@ -302,9 +302,14 @@ pub struct Response {
 }
 
 impl Response {
-    /// Every Set-Cookie line, in order.
+    /// Every Set-Cookie line, in order. Some HAR producers put several cookies in one header
+    /// value separated by newlines; they are split here.
     pub fn set_cookie_lines(&self) -> impl Iterator<Item = &str> {
-        self.headers.get_all("set-cookie")
+        self.headers
+            .get_all("set-cookie")
+            .flat_map(|v| v.split('\n'))
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
     }
 }
 
