@@ -1,8 +1,10 @@
-//! Name lookups: which detector claims a header, cookie or parameter name. Names from the table
-//! are normalised once (headers: lowercase; cookies and parameters: lowercase with `-`, `_` and
-//! `.` removed after any leading ones, so `accessToken`, `access_token` and `ACCESS-TOKEN` are
-//! one name while Laravel's `_token` stays apart from `token`). Lookups allocate nothing for
-//! names up to `STACK_NAME` bytes.
+//! Name lookups: which detector claims a header, cookie or parameter name. Exact names from the
+//! table are normalised once (headers: lowercase; cookies and parameters: lowercase with `-`,
+//! `_` and `.` removed after any leading ones, so `accessToken`, `access_token` and
+//! `ACCESS-TOKEN` are one name while Laravel's `_token` stays apart from `token`). `*` globs
+//! match the lowercased name as written, so that `*_sid` means a separator before `sid` (it
+//! matches `connect_sid` but not `rsid`). Lookups allocate nothing for names up to `STACK_NAME`
+//! bytes.
 
 use std::collections::HashMap;
 
@@ -131,20 +133,8 @@ impl NameIndex {
     /// Adds a pattern for detector `idx`. Patterns must be added in priority order.
     pub fn add(&mut self, pattern: &str, idx: usize) {
         if pattern.contains('*') {
-            // Normalise the literal parts, keep the stars.
-            let norm: Vec<String> = pattern
-                .split('*')
-                .enumerate()
-                .map(|(i, part)| {
-                    if i == 0 {
-                        normalize(part, self.style)
-                    } else {
-                        // Inner parts have no "leading" separators to keep.
-                        normalize(&format!("x{part}"), self.style)[1..].to_string()
-                    }
-                })
-                .collect();
-            self.globs.push((Glob::new(&norm.join("*")), idx));
+            self.globs
+                .push((Glob::new(&pattern.trim().to_ascii_lowercase()), idx));
         } else {
             self.exact
                 .entry(normalize(pattern, self.style).into_boxed_str())
@@ -164,11 +154,23 @@ impl NameIndex {
             }
         };
         let mut best = self.exact.get(norm).copied();
+        if self.globs.is_empty() || best == Some(0) {
+            return best;
+        }
+        let mut buf2 = [0u8; STACK_NAME];
+        let heap2;
+        let lower: &str = match normalize_into(name, NameStyle::Header, &mut buf2) {
+            Some(s) => s,
+            None => {
+                heap2 = normalize(name, NameStyle::Header);
+                &heap2
+            }
+        };
         for (g, idx) in &self.globs {
             if best.is_some_and(|b| b <= *idx) {
                 break;
             }
-            if g.matches(norm) {
+            if g.matches(lower) {
                 best = Some(*idx);
                 break;
             }
@@ -208,7 +210,8 @@ mod tests {
         assert!(Glob::new("*sess*").matches("sess"));
         assert!(Glob::new("_ga*").matches("_ga"));
         assert!(Glob::new("*").matches("anything"));
-        assert!(Glob::new("*sid").matches("connectsid"));
+        assert!(Glob::new("*.sid").matches("connect.sid"));
+        assert!(!Glob::new("*_sid").matches("rsid"));
         assert!(!Glob::new("*sid").matches("sidebar"));
         assert!(Glob::new("a*b*c").matches("axxbyyc"));
         assert!(!Glob::new("a*b*c").matches("axxbyy"));
@@ -220,11 +223,14 @@ mod tests {
         ix.add("_hj*", 0);
         ix.add("session", 1);
         ix.add("*sess*", 1);
+        ix.add("*_sid", 1);
         ix.add("*", 2);
         assert_eq!(ix.lookup("_hjSession_123"), Some(0));
         assert_eq!(ix.lookup("SESSION"), Some(1));
         assert_eq!(ix.lookup("laravel_session"), Some(1));
         assert_eq!(ix.lookup("prefs"), Some(2));
+        assert_eq!(ix.lookup("BXYV_VIPER_SID"), Some(1));
+        assert_eq!(ix.lookup("rsid"), Some(2));
         let long = "a".repeat(300);
         assert_eq!(ix.lookup(&long), Some(2));
         let mut h = NameIndex::new(NameStyle::Header);

@@ -991,7 +991,7 @@ fn corpus_top_names() {
         "{:>6}  {:<16} {:<28} {:<18} {:<22} sample",
         "count", "location", "name", "kind", "detector"
     );
-    for (k, n) in v.iter().take(60) {
+    for (k, n) in v.iter().take(200) {
         println!(
             "{n:>6}  {:<16} {:<28} {:<18} {:<22} {}",
             k.0,
