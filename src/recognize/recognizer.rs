@@ -26,6 +26,19 @@ const MAX_IDENTITY: usize = 64;
 const MIN_ECHO_LEN: usize = 10;
 /// Characters of an identity value (user header, form user) kept.
 const MAX_IDENTITY_CHARS: usize = 256;
+/// Bytes of a body scanned. Ingest already keeps at most 1 MiB per body by default; this holds
+/// the cost bounded if a user raises that limit.
+const MAX_SCAN_BYTES: usize = 1 << 20;
+
+/// The scanned prefix of a body, counting a cut as a hit bound.
+fn scan_prefix<'b>(bytes: &'b [u8], st: &mut St) -> &'b [u8] {
+    if bytes.len() > MAX_SCAN_BYTES {
+        st.rec.limits_hit += 1;
+        bytes.get(..MAX_SCAN_BYTES).unwrap_or(bytes)
+    } else {
+        bytes
+    }
+}
 
 /// Recognises credentials in exchanges, using the built-in detector table plus the user's
 /// `--config` additions. Shared read-only across threads.
@@ -960,7 +973,7 @@ impl Recognizer {
     }
 
     fn request_body(&self, req: &Request, st: &mut St) {
-        let bytes = &req.body.bytes;
+        let bytes = scan_prefix(&req.body.bytes, st);
         if bytes.is_empty() {
             return;
         }
@@ -1125,7 +1138,7 @@ impl Recognizer {
     }
 
     fn response_body(&self, resp: &Response, st: &mut St) {
-        let bytes = &resp.body.bytes;
+        let bytes = scan_prefix(&resp.body.bytes, st);
         if bytes.is_empty() {
             return;
         }
@@ -1177,7 +1190,12 @@ impl Recognizer {
             let needle = c.value.expose().as_bytes();
             let finder = memchr::memmem::Finder::new(needle);
             let mut hits: Vec<(Location, String)> = Vec::new();
-            if finder.find(&resp.body.bytes).is_some() {
+            let body = resp
+                .body
+                .bytes
+                .get(..MAX_SCAN_BYTES)
+                .unwrap_or(&resp.body.bytes);
+            if finder.find(body).is_some() {
                 hits.push((Location::ResponseBody, c.name.clone()));
             }
             for h in resp.headers.iter() {

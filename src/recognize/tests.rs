@@ -953,6 +953,8 @@ fn corpus_top_names() {
     let mut files = Vec::new();
     walk(std::path::Path::new(&dir), &mut files);
     files.sort();
+    let mut spent = std::time::Duration::ZERO;
+    let mut body_bytes = 0usize;
     for f in &files {
         let name = f.to_string_lossy().to_string();
         let exs = if name.ends_with(".har") {
@@ -964,7 +966,11 @@ fn corpus_top_names() {
         };
         for ex in exs {
             exchanges += 1;
+            body_bytes += ex.request.as_ref().map_or(0, |r| r.body.bytes.len())
+                + ex.response.as_ref().map_or(0, |r| r.body.bytes.len());
+            let t0 = std::time::Instant::now();
             let rec = rz.recognize(&ex);
+            spent += t0.elapsed();
             for c in all_creds(&rec) {
                 let k = (
                     c.location.to_string(),
@@ -986,7 +992,12 @@ fn corpus_top_names() {
     }
     let mut v: Vec<_> = counts.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    println!("{exchanges} exchanges from {} files", files.len());
+    println!(
+        "{exchanges} exchanges from {} files, {body_bytes} body bytes, recognised in {:?} ({:.1} µs/exchange)",
+        files.len(),
+        spent,
+        spent.as_secs_f64() * 1e6 / exchanges.max(1) as f64
+    );
     println!(
         "{:>6}  {:<16} {:<28} {:<18} {:<22} sample",
         "count", "location", "name", "kind", "detector"
@@ -1123,4 +1134,83 @@ fn tshark_exchanges(path: &std::path::Path) -> Vec<Exchange> {
             Some(exchange(Some(req), Some(resp)))
         })
         .collect()
+}
+
+#[test]
+fn recognizer_is_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Recognizer>();
+    assert!(rz().detectors().len() > 90);
+}
+
+#[test]
+fn response_without_request_and_proxy_authorization() {
+    let rz = rz();
+    let mut resp = response(302);
+    resp.headers.push(
+        "Set-Cookie",
+        "JSESSIONID=8F2E6A1B9C3D4E5F60718293A4B5C6D7; Path=/app",
+    );
+    resp.headers.push(
+        "Location",
+        "/app;jsessionid=8F2E6A1B9C3D4E5F60718293A4B5C6D7",
+    );
+    let rec = rz.recognize(&exchange(None, Some(resp)));
+    assert!(rec.request.is_empty());
+    assert_eq!(rec.set_cookies.len(), 1);
+    let locs: Vec<(Location, &str, Origin)> = rec
+        .response
+        .iter()
+        .map(|c| (c.location, c.name.as_str(), c.origin))
+        .collect();
+    assert_eq!(
+        locs,
+        vec![
+            (Location::SetCookie, "JSESSIONID", Origin::Issued),
+            (Location::ResponseHeader, "location", Origin::Issued)
+        ]
+    );
+    assert_eq!(rec.response[0].key_fp, rec.response[1].key_fp);
+    assert!(rec.url.is_empty());
+
+    let mut r = request("GET", "http://example.org/");
+    r.headers
+        .push("Proxy-Authorization", "Basic YWRtaW46YWRtaW4=");
+    let rec = rz.recognize(&exchange(Some(r), None));
+    assert_eq!(rec.request[0].name, "proxy-authorization");
+    assert_eq!(rec.request[0].evidence.masked(), "admin:…(5)");
+}
+
+#[test]
+fn echo_of_a_request_key_by_fingerprint_and_verbatim() {
+    let rz = rz();
+    let mut r = request("GET", "/api/whoami");
+    r.headers
+        .push("Authorization", "Bearer 7f3kQz9LmW2pX8vB1nR4tY6uI0oP5aS");
+    let mut resp = resp_body(
+        response(200),
+        "application/json",
+        "{\"token\":\"7f3kQz9LmW2pX8vB1nR4tY6uI0oP5aS\",\"note\":\"ok\"}",
+    );
+    resp.headers
+        .push("X-Debug", "auth=7f3kQz9LmW2pX8vB1nR4tY6uI0oP5aS");
+    let rec = rz.recognize(&exchange(Some(r), Some(resp)));
+    let echoed: Vec<(Location, &str)> = rec
+        .response
+        .iter()
+        .filter(|c| c.origin == Origin::Echoed)
+        .map(|c| (c.location, c.name.as_str()))
+        .collect();
+    assert_eq!(
+        echoed,
+        vec![
+            (Location::ResponseBody, "token"),
+            (Location::ResponseHeader, "x-debug")
+        ]
+    );
+    assert!(
+        rec.response
+            .iter()
+            .all(|c| c.key_fp == rec.request[0].key_fp)
+    );
 }
