@@ -32,6 +32,8 @@ pub enum BodyKind {
     Form,
     Json,
     Multipart,
+    /// XML or SOAP: `<name>value</name>` leaf elements are fields.
+    Xml,
     Text,
 }
 
@@ -47,9 +49,15 @@ pub fn body_kind(content_type: Option<&str>, bytes: &[u8]) -> BodyKind {
     if ct.contains("json") {
         return BodyKind::Json;
     }
+    if ct.contains("xml") {
+        return BodyKind::Xml;
+    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if matches!(first, Some(b'{') | Some(b'[')) {
         return BodyKind::Json;
+    }
+    if first == Some(&b'<') && bytes.starts_with(b"<?xml") {
+        return BodyKind::Xml;
     }
     if (ct.is_empty() || ct.starts_with("text/plain")) && looks_like_form(bytes) {
         return BodyKind::Form;
@@ -113,6 +121,38 @@ fn walk(v: &Value, key: &str, f: &mut impl FnMut(&str, &str), count: &mut usize)
             }
         }
         _ => {}
+    }
+}
+
+/// Leaf elements of an XML body: `<ns:Name attr="x">value</ns:Name>`.
+pub const XML_LEAF: &str = r"<([A-Za-z_][A-Za-z0-9_.:-]{0,64})(?:\s[^<>]{0,512})?>([^<>]{1,4096})</([A-Za-z_][A-Za-z0-9_.:-]{0,64})>";
+
+/// Calls `f(local name, text)` for each leaf element of an XML body (entities `&amp;` `&lt;`
+/// `&gt;` `&quot;` `&apos;` decoded), bounded by `MAX_FIELDS`.
+pub fn xml_fields(bytes: &[u8], leaf: &regex::bytes::Regex, mut f: impl FnMut(&str, &str)) {
+    for (n, c) in leaf.captures_iter(bytes).enumerate() {
+        if n >= MAX_FIELDS {
+            break;
+        }
+        let (Some(open), Some(text), Some(close)) = (c.get(1), c.get(2), c.get(3)) else {
+            continue;
+        };
+        if open.as_bytes() != close.as_bytes() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(open.as_bytes());
+        let local = name.rsplit(':').next().unwrap_or(&name);
+        let text = String::from_utf8_lossy(text.as_bytes());
+        let text = if text.contains('&') {
+            text.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&")
+        } else {
+            text.into_owned()
+        };
+        f(local, text.trim());
     }
 }
 
@@ -233,6 +273,22 @@ mod tests {
         got.sort();
         assert_eq!(got, vec!["list=x", "list=y", "pin=1234", "token=t1"]);
         assert!(json_fields(b"{not json", |_, _| {}).is_none());
+    }
+
+    #[test]
+    fn xml_leaves_with_namespaces() {
+        let re = regex::bytes::Regex::new(XML_LEAF).unwrap();
+        let mut got = Vec::new();
+        xml_fields(
+            br#"<?xml version="1.0"?><s:Envelope><s:Header><wsse:UsernameToken><wsse:Username>alice</wsse:Username><wsse:Password Type="PasswordText">p&amp;ss</wsse:Password></wsse:UsernameToken></s:Header><a>1</b></s:Envelope>"#,
+            &re,
+            |k, v| got.push(format!("{k}={v}")),
+        );
+        assert_eq!(got, vec!["Username=alice", "Password=p&ss"]);
+        assert_eq!(
+            body_kind(Some("text/xml; charset=utf-8"), b"<a/>"),
+            BodyKind::Xml
+        );
     }
 
     #[test]

@@ -455,10 +455,11 @@ impl Recognizer {
         }
         let key_fp = self.fp.fp(&value);
         let list = st.list(place.target);
+        // A nameless free-text match adds nothing to a named one at the same place.
         let dup = list.iter().any(|c| {
             c.key_fp == key_fp
                 && c.location == place.location
-                && c.name.eq_ignore_ascii_case(place.name)
+                && (place.name.is_empty() || c.name.eq_ignore_ascii_case(place.name))
         });
         if dup {
             return true;
@@ -1044,6 +1045,24 @@ impl Recognizer {
                         );
                     }
                 }
+            }
+            BodyKind::Xml => {
+                let pre = self.t.prefilter(bytes);
+                if !pre.name_hint && !pre.any_format() {
+                    return;
+                }
+                body::xml_fields(bytes, &self.t.xml_leaf, |k, v| {
+                    self.field(
+                        Place::req(Location::Body, k),
+                        k,
+                        v,
+                        st,
+                        &mut user,
+                        &mut pw_seen,
+                    );
+                });
+                // Formats outside leaf elements (attributes, CDATA...).
+                self.text(Place::req(Location::Body, ""), bytes, &pre, st);
             }
             BodyKind::Text => {
                 let pre = self.t.prefilter(bytes);

@@ -96,6 +96,8 @@ pub struct Tables {
     allow_regexes: Vec<Regex>,
     allow_hosts: Vec<String>,
     allow_paths: Vec<Regex>,
+    /// Leaf elements of XML bodies.
+    pub xml_leaf: Regex,
 }
 
 fn compile(pattern: &str, what: &str) -> Result<Regex, RecognizeError> {
@@ -253,6 +255,7 @@ impl Tables {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             allow_paths,
+            xml_leaf: compile(super::body::XML_LEAF, "XML field pattern")?,
         })
     }
 

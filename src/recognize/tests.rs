@@ -964,7 +964,15 @@ fn corpus_top_names() {
         } else {
             continue;
         };
-        for ex in exs {
+        for mut ex in exs {
+            if std::env::var_os("CREDSIFT_NO_BODIES").is_some() {
+                if let Some(r) = ex.request.as_mut() {
+                    r.body.bytes.clear();
+                }
+                if let Some(r) = ex.response.as_mut() {
+                    r.body.bytes.clear();
+                }
+            }
             exchanges += 1;
             body_bytes += ex.request.as_ref().map_or(0, |r| r.body.bytes.len())
                 + ex.response.as_ref().map_or(0, |r| r.body.bytes.len());
@@ -1213,4 +1221,24 @@ fn echo_of_a_request_key_by_fingerprint_and_verbatim() {
             .iter()
             .all(|c| c.key_fp == rec.request[0].key_fp)
     );
+}
+
+#[test]
+fn soap_login_fields() {
+    let rz = rz();
+    let body = r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><wsse:Security><wsse:UsernameToken><wsse:Username>alice</wsse:Username><wsse:Password Type="PasswordText">s3cretPass</wsse:Password></wsse:UsernameToken></wsse:Security></s:Header><s:Body><GetKey><k>ghp_gLKOmxgJTeKdNnFRIBXuDL7DxtpYlSXpfKtH</k></GetKey></s:Body></s:Envelope>"#;
+    let r = with_body(
+        request("POST", "/services/AuthService"),
+        "text/xml; charset=utf-8",
+        body,
+    );
+    let rec = rz.recognize(&exchange(Some(r), None));
+    let got: Vec<(&str, &str)> = rec
+        .request
+        .iter()
+        .map(|c| (c.kind.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(got, vec![("password", "Password"), ("github-token", "k")]);
+    assert_eq!(rec.identity.subjects, vec!["form:alice"]);
+    assert!(rec.is_login);
 }
