@@ -38,10 +38,10 @@ pub fn is_uuid(s: &str) -> bool {
     })
 }
 
+/// Numbers, timestamps, floats and lists of them (`1700000000`, `0.057_0.538`): digits and
+/// punctuation without a single letter. A random token of any length has letters.
 pub fn is_numeric(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
+    s.bytes().any(|c| c.is_ascii_digit()) && !s.bytes().any(|c| c.is_ascii_alphabetic())
 }
 
 /// Placeholder sets from the table, lowercased.
@@ -167,7 +167,9 @@ mod tests {
         assert!(is_uuid("{550E8400-E29B-41D4-A716-446655440000}"));
         assert!(!is_uuid("550e8400e29b41d4a716446655440000"));
         assert!(is_numeric("1700000000123"));
+        assert!(is_numeric("0.0570435_0.538156_0.544991_0.145464"));
         assert!(!is_numeric("17000a"));
+        assert!(!is_numeric("--"));
     }
 
     #[test]

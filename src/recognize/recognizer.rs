@@ -236,7 +236,15 @@ impl Recognizer {
             .request
             .iter()
             .filter(|c| c.session_like)
-            .min_by_key(|c| (c.location != Location::Cookie, c.name.clone()))
+            // A cookie named as a session beats one recognised by its shape, which beats a URL
+            // session id.
+            .min_by_key(|c| {
+                (
+                    c.location != Location::Cookie,
+                    c.detector == "cookie-opaque-token",
+                    c.name.clone(),
+                )
+            })
             .map(|c| c.key_fp.clone());
         st.rec.identity = Identity {
             subjects,
