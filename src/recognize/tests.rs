@@ -1242,3 +1242,19 @@ fn soap_login_fields() {
     assert_eq!(rec.identity.subjects, vec!["form:alice"]);
     assert!(rec.is_login);
 }
+
+#[test]
+fn bounds_are_counted_not_exceeded() {
+    let rz = rz();
+    let mut r = request("GET", "/");
+    let cookies: Vec<String> = (0..400)
+        .map(|i| format!("sess{i}=Zk9pR2xT4vW8yB1nM6qX{i:04}"))
+        .collect();
+    r.headers.push("Cookie", cookies.join("; "));
+    let big_jwts: String = (0..40).map(|_| format!("{JWT_HS} ")).collect();
+    let r = with_body(r, "text/plain", &big_jwts);
+    let rec = rz.recognize(&exchange(Some(r), None));
+    assert_eq!(rec.request.len(), 256);
+    assert!(rec.limits_hit > 0);
+    assert!(rec.jwts.len() <= 32);
+}
