@@ -65,10 +65,7 @@ impl SetCookie {
             None => raw_attribute(line, "samesite").map(SameSite::Invalid),
         };
         let expires = match parsed.expires() {
-            Some(Expiration::DateTime(dt)) => Some(
-                dt.unix_timestamp_nanos()
-                    .clamp(i64::MIN as i128, i64::MAX as i128) as i64,
-            ),
+            Some(Expiration::DateTime(dt)) => Some(dt.unix_timestamp_nanos().clamp(i64::MIN as i128, i64::MAX as i128) as i64),
             _ => None,
         };
         Some(SetCookie {
@@ -89,15 +86,12 @@ impl SetCookie {
     /// Maps a HAR cookie object; flags it does not record stay unknown.
     pub fn from_har(c: &HarCookie) -> SetCookie {
         let expires = c.expires.as_deref().and_then(parse_har_expires);
-        let same_site = c
-            .same_site
-            .as_deref()
-            .map(|s| match s.to_ascii_lowercase().as_str() {
-                "strict" => SameSite::Strict,
-                "lax" => SameSite::Lax,
-                "none" => SameSite::None,
-                _ => SameSite::Invalid(s.to_string()),
-            });
+        let same_site = c.same_site.as_deref().map(|s| match s.to_ascii_lowercase().as_str() {
+            "strict" => SameSite::Strict,
+            "lax" => SameSite::Lax,
+            "none" => SameSite::None,
+            _ => SameSite::Invalid(s.to_string()),
+        });
         SetCookie {
             name: c.name.clone(),
             value: Secret::new(c.value.clone()),
