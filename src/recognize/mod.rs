@@ -3,12 +3,22 @@
 //! (subjects, roles, session), decoded JWTs and parsed Set-Cookie lines. Detection knowledge is
 //! data (`detectors.toml`); `analyze` reads only what this module returns.
 
+mod auth;
+mod body;
+pub mod config;
 pub mod jwt;
+mod names;
+mod noise;
+mod recognizer;
 pub mod setcookie;
+mod tables;
+#[cfg(test)]
+mod tests;
 
 use crate::model::{Location, Timestamp};
 use crate::secret::{Secret, Sensitive};
 
+pub use recognizer::Recognizer;
 pub use setcookie::SetCookie;
 
 /// Which side of the exchange a credential was seen on.
@@ -115,6 +125,9 @@ pub struct Recognized {
     pub ts: Option<Timestamp>,
     /// CSRF tokens seen (kept apart so that they are never reported as leaked keys).
     pub csrf_tokens: usize,
+    /// Times a bound was hit while recognising this exchange (credentials, JWTs, keyword hits,
+    /// identity entries per exchange): something may have been left out.
+    pub limits_hit: usize,
 }
 
 impl Recognized {
@@ -133,30 +146,4 @@ pub fn evidence_of(value: &Secret) -> Sensitive {
 pub enum RecognizeError {
     #[error("detector configuration: {0}")]
     Config(String),
-}
-
-/// Recognises credentials in exchanges, using the built-in detector table plus the user's
-/// `--config` additions. Shared read-only across threads.
-pub struct Recognizer {
-    fp: crate::secret::Fingerprinter,
-}
-
-impl Recognizer {
-    /// `user_toml` is the text of the user's `--config` file (same shape as the built-in table).
-    pub fn new(
-        _user_toml: Option<&str>,
-        fp: crate::secret::Fingerprinter,
-    ) -> Result<Recognizer, RecognizeError> {
-        Ok(Recognizer { fp })
-    }
-
-    pub fn fingerprinter(&self) -> &crate::secret::Fingerprinter {
-        &self.fp
-    }
-
-    /// Everything this module can tell about one exchange. (Built by the recognition issue;
-    /// until then it recognises nothing rather than pretending.)
-    pub fn recognize(&self, _ex: &crate::model::Exchange) -> Recognized {
-        Recognized::default()
-    }
 }

@@ -1,0 +1,241 @@
+//! Name lookups: which detector claims a header, cookie or parameter name. Exact names from the
+//! table are normalised once (headers: lowercase; cookies and parameters: lowercase with `-`,
+//! `_` and `.` removed after any leading ones, so `accessToken`, `access_token` and
+//! `ACCESS-TOKEN` are one name while Laravel's `_token` stays apart from `token`). `*` globs
+//! match the lowercased name as written, so that `*_sid` means a separator before `sid` (it
+//! matches `connect_sid` but not `rsid`). Lookups allocate nothing for names up to `STACK_NAME`
+//! bytes.
+
+use std::collections::HashMap;
+
+/// Names longer than this are normalised on the heap (rare: real names are short).
+const STACK_NAME: usize = 128;
+
+/// How a family of names is normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameStyle {
+    /// Header names: lowercase only.
+    Header,
+    /// Cookie and parameter names: lowercase, inner `-`, `_`, `.` dropped.
+    Loose,
+}
+
+/// Normalises `name` into `buf`, returning the used prefix. `None` when it does not fit.
+fn normalize_into<'b>(
+    name: &str,
+    style: NameStyle,
+    buf: &'b mut [u8; STACK_NAME],
+) -> Option<&'b str> {
+    let mut n = 0;
+    let mut leading = true;
+    for &b in name.trim().as_bytes() {
+        let sep = matches!(b, b'-' | b'_' | b'.');
+        if style == NameStyle::Loose && sep && !leading {
+            continue;
+        }
+        if !sep {
+            leading = false;
+        }
+        *buf.get_mut(n)? = b.to_ascii_lowercase();
+        n += 1;
+    }
+    // ASCII lowercasing and dropping ASCII bytes keep UTF-8 valid.
+    std::str::from_utf8(buf.get(..n)?).ok()
+}
+
+pub fn normalize(name: &str, style: NameStyle) -> String {
+    let mut buf = [0u8; STACK_NAME];
+    match normalize_into(name, style, &mut buf) {
+        Some(s) => s.to_string(),
+        None => {
+            let mut out = String::with_capacity(name.len());
+            let mut leading = true;
+            for c in name.trim().chars() {
+                let sep = matches!(c, '-' | '_' | '.');
+                if style == NameStyle::Loose && sep && !leading {
+                    continue;
+                }
+                if !sep {
+                    leading = false;
+                }
+                out.push(c.to_ascii_lowercase());
+            }
+            out
+        }
+    }
+}
+
+/// A `*` glob split into literal parts, matched against a normalised name.
+#[derive(Debug, Clone)]
+struct Glob {
+    parts: Vec<String>,
+    anchored_start: bool,
+    anchored_end: bool,
+}
+
+impl Glob {
+    fn new(pattern: &str) -> Glob {
+        Glob {
+            parts: pattern
+                .split('*')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            anchored_start: !pattern.starts_with('*'),
+            anchored_end: !pattern.ends_with('*'),
+        }
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        let mut rest = s;
+        let last = self.parts.len().saturating_sub(1);
+        for (i, part) in self.parts.iter().enumerate() {
+            if i == 0 && self.anchored_start {
+                match rest.strip_prefix(part.as_str()) {
+                    Some(r) => rest = r,
+                    None => return false,
+                }
+                if i == last && self.anchored_end {
+                    return rest.is_empty();
+                }
+                continue;
+            }
+            if i == last && self.anchored_end {
+                return rest.ends_with(part.as_str());
+            }
+            match rest.find(part.as_str()) {
+                Some(p) => rest = &rest[p + part.len()..],
+                None => return false,
+            }
+        }
+        // No parts (pattern `*`), or the last part was unanchored at the end.
+        !(self.parts.is_empty() && self.anchored_start && self.anchored_end && !s.is_empty())
+    }
+}
+
+/// Name → detector index (the lowest index, i.e. highest priority, wins).
+#[derive(Debug)]
+pub struct NameIndex {
+    style: NameStyle,
+    exact: HashMap<Box<str>, usize>,
+    globs: Vec<(Glob, usize)>,
+}
+
+impl NameIndex {
+    pub fn new(style: NameStyle) -> Self {
+        NameIndex {
+            style,
+            exact: HashMap::new(),
+            globs: Vec::new(),
+        }
+    }
+
+    /// Adds a pattern for detector `idx`. Patterns must be added in priority order.
+    pub fn add(&mut self, pattern: &str, idx: usize) {
+        if pattern.contains('*') {
+            self.globs
+                .push((Glob::new(&pattern.trim().to_ascii_lowercase()), idx));
+        } else {
+            self.exact
+                .entry(normalize(pattern, self.style).into_boxed_str())
+                .or_insert(idx);
+        }
+    }
+
+    /// The detector that claims `name`, if any.
+    pub fn lookup(&self, name: &str) -> Option<usize> {
+        let mut buf = [0u8; STACK_NAME];
+        let heap;
+        let norm: &str = match normalize_into(name, self.style, &mut buf) {
+            Some(s) => s,
+            None => {
+                heap = normalize(name, self.style);
+                &heap
+            }
+        };
+        let mut best = self.exact.get(norm).copied();
+        if self.globs.is_empty() || best == Some(0) {
+            return best;
+        }
+        let mut buf2 = [0u8; STACK_NAME];
+        let heap2;
+        let lower: &str = match normalize_into(name, NameStyle::Header, &mut buf2) {
+            Some(s) => s,
+            None => {
+                heap2 = normalize(name, NameStyle::Header);
+                &heap2
+            }
+        };
+        for (g, idx) in &self.globs {
+            if best.is_some_and(|b| b <= *idx) {
+                break;
+            }
+            if g.matches(lower) {
+                best = Some(*idx);
+                break;
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loose_normalisation_unifies_spellings_but_keeps_leading_underscores() {
+        assert_eq!(normalize("accessToken", NameStyle::Loose), "accesstoken");
+        assert_eq!(normalize("ACCESS-TOKEN", NameStyle::Loose), "accesstoken");
+        assert_eq!(normalize("access_token", NameStyle::Loose), "accesstoken");
+        assert_eq!(normalize("_token", NameStyle::Loose), "_token");
+        assert_eq!(
+            normalize("__RequestVerificationToken", NameStyle::Loose),
+            "__requestverificationtoken"
+        );
+        assert_eq!(
+            normalize("ASP.NET_SessionId", NameStyle::Loose),
+            "aspnetsessionid"
+        );
+        assert_eq!(normalize("X-Api-Key", NameStyle::Header), "x-api-key");
+    }
+
+    #[test]
+    fn globs() {
+        let g = Glob::new("x-*-key");
+        assert!(g.matches("x-api-key"));
+        assert!(!g.matches("x-key"));
+        assert!(!g.matches("y-api-key"));
+        assert!(Glob::new("*sess*").matches("phpsessid"));
+        assert!(Glob::new("*sess*").matches("sess"));
+        assert!(Glob::new("_ga*").matches("_ga"));
+        assert!(Glob::new("*").matches("anything"));
+        assert!(Glob::new("*.sid").matches("connect.sid"));
+        assert!(!Glob::new("*_sid").matches("rsid"));
+        assert!(!Glob::new("*sid").matches("sidebar"));
+        assert!(Glob::new("a*b*c").matches("axxbyyc"));
+        assert!(!Glob::new("a*b*c").matches("axxbyy"));
+    }
+
+    #[test]
+    fn lowest_index_wins_across_exact_and_globs() {
+        let mut ix = NameIndex::new(NameStyle::Loose);
+        ix.add("_hj*", 0);
+        ix.add("session", 1);
+        ix.add("*sess*", 1);
+        ix.add("*_sid", 1);
+        ix.add("*", 2);
+        assert_eq!(ix.lookup("_hjSession_123"), Some(0));
+        assert_eq!(ix.lookup("SESSION"), Some(1));
+        assert_eq!(ix.lookup("laravel_session"), Some(1));
+        assert_eq!(ix.lookup("prefs"), Some(2));
+        assert_eq!(ix.lookup("BXYV_VIPER_SID"), Some(1));
+        assert_eq!(ix.lookup("rsid"), Some(2));
+        let long = "a".repeat(300);
+        assert_eq!(ix.lookup(&long), Some(2));
+        let mut h = NameIndex::new(NameStyle::Header);
+        h.add("x-*-key", 3);
+        assert_eq!(h.lookup("X-Acme-Key"), Some(3));
+        assert_eq!(h.lookup("X-Key"), None);
+    }
+}
