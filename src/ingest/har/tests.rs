@@ -150,15 +150,18 @@ fn jsonp_wrapper_is_unwrapped() {
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(out.len(), 1);
     assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
-    // A missing closing parenthesis is worth a warning, not a failure.
-    let (r, stats, out) = run(&format!("cb ( {body}"));
+    // What follows a JSONP document is not checked.
+    let (r, _, out) = run(&format!("cb ( {body}"));
+    assert!(r.is_ok());
+    assert_eq!(out.len(), 1);
+    // Garbage after a plain document is worth a warning that names the place, not a failure.
+    let (r, stats, out) = run(&format!("{body}\n xyz"));
     assert!(r.is_ok());
     assert_eq!(out.len(), 1);
     assert_eq!(stats.warnings.len(), 1);
-    // Garbage after the document too.
-    let (r, stats, _) = run(&format!("{body} xyz"));
-    assert!(r.is_ok());
     assert!(stats.warnings[0].contains("after the end"));
+    assert!(stats.warnings[0].contains(&format!("line {}", body.lines().count() + 1)));
+    assert!(!stats.warnings[0].contains("xyz"));
 }
 
 #[test]
@@ -664,5 +667,46 @@ mod corpus {
         }
         assert_eq!(checked, 59, "HAR files in the manifest");
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+}
+
+mod bench {
+    //! Throughput on a large HAR: `CREDSIFT_HAR_BENCH=/tmp/big.har cargo test --lib
+    //! har::tests::bench -- --ignored --nocapture` (run the test binary under
+    //! `/usr/bin/time -v` for the peak memory).
+
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore = "needs CREDSIFT_HAR_BENCH=<path of a large HAR>"]
+    fn throughput_on_a_large_har() {
+        let path = std::env::var("CREDSIFT_HAR_BENCH").expect("CREDSIFT_HAR_BENCH is set");
+        let file = std::fs::File::open(&path).expect("the bench HAR opens");
+        // As the engine hands it over: a large buffered reader behind `dyn Read`.
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let source: Arc<str> = Arc::from(path.as_str());
+        let mut stats = SourceStats::new(&path);
+        let (mut n, mut kept) = (0u64, 0u64);
+        let start = Instant::now();
+        let r = read_har(
+            &mut reader,
+            &source,
+            &IngestConfig::default(),
+            &mut stats,
+            &mut |e| {
+                n += 1;
+                kept += e.response.map_or(0, |r| r.body.bytes.len() as u64);
+            },
+        );
+        let secs = start.elapsed().as_secs_f64();
+        assert!(r.is_ok(), "{r:?}");
+        assert!(n > 0);
+        let mb = stats.bytes as f64 / 1e6;
+        eprintln!(
+            "{mb:.1} MB, {n} exchanges, {:.1} MB of response bodies kept, {secs:.2} s, {:.1} MB/s",
+            kept as f64 / 1e6,
+            mb / secs
+        );
     }
 }
