@@ -453,112 +453,180 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
     }
 }
 
-/// One `log.entries[i]`. Unknown keys (`cache`, `timings`, `pageref`, custom `_fields`...) are
-/// skipped without being stored.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct Entry {
-    #[serde(rename = "startedDateTime")]
-    pub started: Text,
-    pub time: Num,
-    pub request: Obj<Request>,
-    pub response: Obj<Response>,
-    #[serde(rename = "serverIPAddress")]
-    pub server_ip: Text,
-    pub connection: Text,
-    /// Chrome: the real connection id (its `connection` field holds the remote port).
-    #[serde(rename = "_connectionId")]
-    pub connection_id: Text,
+/// Object keys up to this many bytes are matched; longer ones are never model fields.
+const KEY_MAX: usize = 24;
+
+/// An object key held without allocating (keys arrive borrowed from serde_json's scratch).
+struct Key {
+    buf: [u8; KEY_MAX],
+    len: usize,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct Request {
-    pub method: Text,
-    pub url: Text,
-    #[serde(rename = "httpVersion")]
-    pub http_version: Text,
-    pub cookies: List<Cookie>,
-    pub headers: List<NameValue>,
-    #[serde(rename = "queryString")]
-    pub query_string: List<NameValue>,
-    #[serde(rename = "postData")]
-    pub post_data: Obj<PostData>,
-    #[serde(rename = "headersSize")]
-    pub headers_size: Num,
-    #[serde(rename = "bodySize")]
-    pub body_size: Num,
+impl Key {
+    fn as_str(&self) -> &str {
+        self.buf
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct Response {
-    pub status: Num,
-    #[serde(rename = "statusText")]
-    pub status_text: Text,
-    #[serde(rename = "httpVersion")]
-    pub http_version: Text,
-    pub cookies: List<Cookie>,
-    pub headers: List<NameValue>,
-    pub content: Obj<Content>,
-    #[serde(rename = "headersSize")]
-    pub headers_size: Num,
-    #[serde(rename = "bodySize")]
-    pub body_size: Num,
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                let mut key = Key {
+                    buf: [0; KEY_MAX],
+                    len: 0,
+                };
+                if let Some(dst) = key.buf.get_mut(..v.len()) {
+                    dst.copy_from_slice(v.as_bytes());
+                    key.len = v.len();
+                }
+                Ok(key)
+            }
+        }
+        d.deserialize_identifier(V)
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct NameValue {
-    pub name: Text,
-    pub value: Text,
+/// A struct of tolerant fields read from a JSON object. Unlike serde's derive, a repeated key is
+/// not an error (JSON allows it; the last one wins), so valid JSON never fails the file here.
+/// Keys the model does not name (`cache`, `timings`, custom `_fields`...) are skipped unstored.
+macro_rules! tolerant_struct {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty = $key:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        pub(crate) struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str(concat!("a HAR ", stringify!($name), " object"))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        let mut out = $name::default();
+                        while let Some(key) = map.next_key::<Key>()? {
+                            match key.as_str() {
+                                $($key => out.$field = map.next_value()?,)*
+                                _ => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct Cookie {
-    pub name: Text,
-    pub value: Text,
-    pub path: Text,
-    pub domain: Text,
-    pub expires: Text,
-    #[serde(rename = "httpOnly")]
-    pub http_only: Flag,
-    pub secure: Flag,
-    #[serde(rename = "sameSite")]
-    pub same_site: Text,
+tolerant_struct! {
+    /// One `log.entries[i]`.
+    Entry {
+        started: Text = "startedDateTime",
+        time: Num = "time",
+        request: Obj<Request> = "request",
+        response: Obj<Response> = "response",
+        server_ip: Text = "serverIPAddress",
+        connection: Text = "connection",
+        /// Chrome: the real connection id (its `connection` field holds the remote port).
+        connection_id: Text = "_connectionId",
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct PostData {
-    #[serde(rename = "mimeType")]
-    pub mime_type: Text,
-    pub text: BodyText,
-    pub params: List<Param>,
-    /// HAR 1.3 (and some tools): `base64` when the text is encoded.
-    pub encoding: Text,
+tolerant_struct! {
+    Request {
+        method: Text = "method",
+        url: Text = "url",
+        http_version: Text = "httpVersion",
+        cookies: List<Cookie> = "cookies",
+        headers: List<NameValue> = "headers",
+        query_string: List<NameValue> = "queryString",
+        post_data: Obj<PostData> = "postData",
+        headers_size: Num = "headersSize",
+        body_size: Num = "bodySize",
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct Param {
-    pub name: Text,
-    pub value: Text,
-    #[serde(rename = "fileName")]
-    pub file_name: Text,
-    #[serde(rename = "contentType")]
-    pub content_type: Text,
+tolerant_struct! {
+    Response {
+        status: Num = "status",
+        status_text: Text = "statusText",
+        http_version: Text = "httpVersion",
+        cookies: List<Cookie> = "cookies",
+        headers: List<NameValue> = "headers",
+        content: Obj<Content> = "content",
+        headers_size: Num = "headersSize",
+        body_size: Num = "bodySize",
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct Content {
-    pub size: Num,
-    #[serde(rename = "mimeType")]
-    pub mime_type: Text,
-    pub text: BodyText,
-    pub encoding: Text,
+tolerant_struct! {
+    NameValue {
+        name: Text = "name",
+        value: Text = "value",
+    }
+}
+
+tolerant_struct! {
+    Cookie {
+        name: Text = "name",
+        value: Text = "value",
+        path: Text = "path",
+        domain: Text = "domain",
+        expires: Text = "expires",
+        http_only: Flag = "httpOnly",
+        secure: Flag = "secure",
+        same_site: Text = "sameSite",
+    }
+}
+
+tolerant_struct! {
+    PostData {
+        mime_type: Text = "mimeType",
+        text: BodyText = "text",
+        params: List<Param> = "params",
+        /// HAR 1.3 (and some tools): `base64` when the text is encoded.
+        encoding: Text = "encoding",
+    }
+}
+
+tolerant_struct! {
+    Param {
+        name: Text = "name",
+        value: Text = "value",
+        file_name: Text = "fileName",
+        content_type: Text = "contentType",
+    }
+}
+
+tolerant_struct! {
+    Content {
+        size: Num = "size",
+        mime_type: Text = "mimeType",
+        text: BodyText = "text",
+        encoding: Text = "encoding",
+    }
+}
+
+tolerant_struct! {
+    /// `log.creator`.
+    Creator {
+        name: Text = "name",
+    }
 }
 
 #[cfg(test)]
@@ -578,7 +646,7 @@ mod tests {
             r#"{"startedDateTime": 12, "time": null, "request": [1,2],
                 "response": {"status": "404", "headers": {"name": "A", "value": null},
                              "cookies": [1, {"name": "c", "httpOnly": "true", "secure": 1}]},
-                "connection": 443, "_x": {"deep": [[[]]]}}"#,
+                "connection": 443, "_x": {"deep": [[[]]]}, "connection": 8443}"#,
         );
         assert_eq!(e.started.as_deref(), Some("12"));
         assert_eq!(e.time.0, None);
@@ -591,7 +659,8 @@ mod tests {
         assert_eq!(resp.cookies.0.len(), 1);
         assert_eq!(resp.cookies.0[0].http_only.0, Some(true));
         assert_eq!(resp.cookies.0[0].secure.0, None);
-        assert_eq!(e.connection.as_deref(), Some("443"));
+        // A repeated key is valid JSON: the last one wins.
+        assert_eq!(e.connection.as_deref(), Some("8443"));
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
             match key {
                 Key::Version => self.info.version = map.next_value::<raw::Text>()?.0,
                 Key::Creator => {
-                    let c = map.next_value::<Obj<Creator>>()?;
+                    let c = map.next_value::<Obj<raw::Creator>>()?;
                     self.info.creator = c.0.and_then(|c| c.name.0);
                 }
                 Key::Entries if !self.info.entries_array => map.next_value_seed(EntriesSeed {
@@ -172,12 +172,6 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
         }
         Ok(())
     }
-}
-
-#[derive(Default, serde::Deserialize)]
-#[serde(default)]
-struct Creator {
-    name: raw::Text,
 }
 
 struct EntriesSeed<'a, 'b> {
