@@ -438,6 +438,33 @@ fn bodies_are_bounded_by_the_kept_limit() {
 }
 
 #[test]
+fn huge_strings_are_cut_while_reading_and_still_flagged() {
+    let mut cfg = IngestConfig::default();
+    cfg.body.max_kept = 16;
+    cfg.max_header_bytes = 16;
+    // Escapes shrink when decoded: the body must still be seen as truncated.
+    let huge = "\\u0041".repeat(10_000);
+    let e = entry("http://h/", "", "").replace(r#""text": "ok""#, &format!(r#""text": "{huge}""#));
+    let doc = har("Firefox", &[e.clone(), e]);
+    let (r, stats, out) = run_with(doc.as_bytes(), &cfg);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(out.len(), 2);
+    for ex in &out {
+        let b = &resp(ex).body;
+        assert_eq!(
+            (b.bytes.as_slice(), b.truncated),
+            (&b"AAAAAAAAAAAAAAAA"[..], true)
+        );
+    }
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("2 JSON string(s) longer than"))
+    );
+}
+
+#[test]
 fn sanitized_chrome_export_is_detected_once() {
     let e = entry("https://shop.example/p", "", "");
     let entries: Vec<String> = (0..10).map(|_| e.clone()).collect();
