@@ -209,6 +209,8 @@ impl EntryMapper<'_> {
             }
         };
         let url_text = with_query_string(url_text, &req.query_string.0);
+        let (url_text, blanked) = sanitize::blank_query(&url_text);
+        self.scan.placeholders += blanked;
         let host_header = headers
             .get("host")
             .or_else(|| headers.get(":authority"))
@@ -249,8 +251,15 @@ impl EntryMapper<'_> {
             if pd.text.given && pd.text.total > 0 {
                 self.fill_body(&mut body, &pd.text, base64, "request.postData.text");
             } else if !pd.params.0.is_empty() {
+                let mut params = pd.params.0;
+                for p in &mut params {
+                    if p.value.as_deref().is_some_and(sanitize::is_placeholder) {
+                        self.scan.placeholders += 1;
+                        p.value = raw::Text(Some(String::new()));
+                    }
+                }
                 let mime = pd.mime_type.as_deref().unwrap_or_default();
-                let (bytes, content_type) = body_from_params(&pd.params.0, mime);
+                let (bytes, content_type) = body_from_params(&params, mime);
                 body.wire_len = bytes.len() as u64;
                 self.keep(&mut body, bytes);
                 body.content_type = Some(content_type);
@@ -363,7 +372,9 @@ impl EntryMapper<'_> {
             };
             let value = h.value.0.unwrap_or_default();
             if !sanitize::is_credential_header(&name) {
-                out.push(name, value);
+                // `X-Api-Key: [REDACTED]` must not become an API key either.
+                let v = self.unplaceholder(&value);
+                out.push(name, v);
                 continue;
             }
             self.scan.credential_headers += 1;

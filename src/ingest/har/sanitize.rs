@@ -3,7 +3,7 @@
 //! credentials. Fed by `har::map` (per entry), read by `har::read_har` (per file).
 //!
 //! The per-file heuristic, in order:
-//! 1. Placeholders. Any Cookie, Set-Cookie, Authorization-like header value, or cookie object
+//! 1. Placeholders. Any header value, cookie object value, query parameter or form parameter
 //!    value that is a placeholder (`[REDACTED]`, `<redacted>`, `--redacted--`, `[FILTERED]`,
 //!    `[sanitized]`, `***`...; see `is_placeholder`) marks the file sanitized. Such values are
 //!    blanked by the mapper so they never become credentials.
@@ -69,8 +69,8 @@ fn placeholder_token(v: &str) -> bool {
         return false;
     }
     let bracketed = inner.len() < v.len();
-    let lower = inner.to_ascii_lowercase();
-    BARE_WORDS.contains(&lower.as_str()) || (bracketed && BRACKETED_WORDS.contains(&lower.as_str()))
+    let is = |words: &[&str]| words.iter().any(|w| inner.eq_ignore_ascii_case(w));
+    is(&BARE_WORDS) || (bracketed && is(&BRACKETED_WORDS))
 }
 
 /// The value of a Cookie header with placeholder cookie values blanked (`a=; b=2`), and whether
@@ -103,6 +103,35 @@ pub(crate) fn blank_set_cookie(value: &str) -> (String, bool) {
     }
 }
 
+/// The URL with placeholder query values blanked (`?token=[REDACTED]` → `?token=`; values are
+/// compared percent-decoded), and how many there were. Fragment and path are left alone.
+pub(crate) fn blank_query(url: &str) -> (String, u64) {
+    let (before_frag, frag) = match url.find('#') {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    let Some((base, query)) = before_frag.split_once('?') else {
+        return (url.to_string(), 0);
+    };
+    let mut found = 0u64;
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, v))
+                if is_placeholder(&percent_encoding::percent_decode_str(v).decode_utf8_lossy()) =>
+            {
+                found += 1;
+                format!("{name}=")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    if found == 0 {
+        return (url.to_string(), 0);
+    }
+    (format!("{base}?{}{frag}", pairs.join("&")), found)
+}
+
 /// Per-file evidence, filled entry by entry.
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
@@ -122,7 +151,7 @@ impl Scan {
     pub fn verdict(&self, creator: Option<&str>) -> Option<String> {
         if self.placeholders > 0 {
             return Some(format!(
-                "{} cookie or credential value(s) are placeholders such as [REDACTED]",
+                "{} value(s) are placeholders such as [REDACTED]",
                 self.placeholders
             ));
         }
@@ -201,6 +230,19 @@ mod tests {
             blank_set_cookie("sid=abc; Secure"),
             ("sid=abc; Secure".to_string(), false)
         );
+    }
+
+    #[test]
+    fn query_placeholders_are_blanked() {
+        assert_eq!(
+            blank_query("https://h/p?token=%5BREDACTED%5D&a=1#x=[REDACTED]"),
+            ("https://h/p?token=&a=1#x=[REDACTED]".to_string(), 1)
+        );
+        assert_eq!(
+            blank_query("https://h/p?a=1"),
+            ("https://h/p?a=1".to_string(), 0)
+        );
+        assert_eq!(blank_query("https://h/p"), ("https://h/p".to_string(), 0));
     }
 
     #[test]

@@ -517,18 +517,23 @@ fn placeholders_are_blanked_and_mark_the_file() {
     .replace(
         r#"[{"name": "Host", "value": "example.com"}]"#,
         r#"[{"name": "Authorization", "value": "Bearer [REDACTED]"},
+            {"name": "X-Api-Key", "value": "***"},
             {"name": "Cookie", "value": "sid=<redacted>; theme=dark"}]"#,
-    );
+    )
+    .replace("https://h/", "https://h/p?token=%5BREDACTED%5D&a=1");
     let (r, stats, out) = run(&har("har-sanitizer", &[e]));
     assert!(r.is_ok());
     let ex = only(&out);
     assert_eq!(req(ex).headers.get("authorization"), Some(""));
     assert_eq!(req(ex).headers.get("cookie"), Some("sid=; theme=dark"));
+    assert_eq!(req(ex).headers.get("x-api-key"), Some(""));
+    assert_eq!(req(ex).target, "/p?token=&a=1");
+    assert_eq!(req(ex).url.query.as_deref(), Some("token=&a=1"));
     assert_eq!(resp(ex).har_cookies[0].value, "");
     assert_eq!(resp(ex).har_cookies[0].http_only, Some(true));
     assert!(stats.sanitized);
     assert_eq!(stats.warnings.len(), 1, "{:?}", stats.warnings);
-    assert!(stats.warnings[0].contains("3 cookie or credential value(s) are placeholders"));
+    assert!(stats.warnings[0].contains("5 value(s) are placeholders"));
 }
 
 #[test]
