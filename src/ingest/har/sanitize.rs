@@ -44,6 +44,16 @@ const BRACKETED_WORDS: [&str; 6] = [
 /// auth scheme (`Bearer [REDACTED]`).
 pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
+    // Cheap rejection first (this runs on every header value): every placeholder is short and
+    // ends with a closing bracket, `-`, `_`, `*`, `•`, or the `d` of a bare word.
+    if v.len() > 48
+        || !v
+            .bytes()
+            .last()
+            .is_some_and(|b| b"])>}-_*dD\xA2".contains(&b))
+    {
+        return false;
+    }
     if placeholder_token(v) {
         return true;
     }
