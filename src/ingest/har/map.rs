@@ -106,29 +106,24 @@ impl<'a> Mapper<'a> {
         };
 
         let mut ex = Exchange::new(Arc::clone(&self.source), transport);
-        // Chrome's `connection` is the remote port (DevTools takes it from `remoteAddress`); its
-        // connection id is `_connectionId`.
-        let (conn, chrome_port) = if chrome {
-            (
-                entry.connection_id.non_empty().map(str::to_string),
-                entry
-                    .connection
-                    .as_deref()
-                    .and_then(|p| p.trim().parse::<u16>().ok()),
-            )
+        // `connection` is meant to be a connection id, but Chrome (which keeps its id in
+        // `_connectionId`) and Firefox write the remote port there: a value equal to the
+        // server's port is the port. `0` is what chrome-har writes when there is no id.
+        let url_port = request.url.port.or(default_port(&request.url.scheme));
+        let given_conn = entry.connection.non_empty().map(str::trim);
+        let conn_port = given_conn.and_then(|p| p.parse::<u16>().ok());
+        let conn_is_port = chrome || (conn_port.is_some() && conn_port == url_port);
+        let conn = entry
+            .connection_id
+            .non_empty()
+            .or(given_conn.filter(|_| !conn_is_port))
+            .filter(|c| *c != "0")
+            .map(str::to_string);
+        let port = if chrome {
+            conn_port.or(url_port)
         } else {
-            (
-                entry
-                    .connection_id
-                    .non_empty()
-                    .or(entry.connection.non_empty())
-                    .map(str::to_string),
-                None,
-            )
+            url_port
         };
-        let port = chrome_port
-            .or(request.url.port)
-            .or(default_port(&request.url.scheme));
         ex.server = entry
             .server_ip
             .non_empty()

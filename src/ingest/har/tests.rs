@@ -104,6 +104,29 @@ fn plain_entry_maps_every_field() {
 }
 
 #[test]
+fn connection_fields_that_hold_the_server_port_are_not_connection_ids() {
+    // Firefox writes the server port into `connection`.
+    let firefox =
+        entry("https://h/", "", "").replace(r#""connection": "7""#, r#""connection": "443""#);
+    // chrome-har writes 0 when it has no id.
+    let zero = entry("https://h/", "", "").replace(r#""connection": "7""#, r#""connection": "0""#);
+    // A proxy's client port is an id.
+    let charles =
+        entry("https://h/", "", "").replace(r#""connection": "7""#, r#""connection": "52492""#);
+    let (r, _, out) = run(&har("Firefox", &[firefox, zero, charles]));
+    assert!(r.is_ok());
+    let conns: Vec<_> = out.iter().map(|e| e.connection.as_deref()).collect();
+    assert_eq!(conns, vec![None, None, Some("52492")]);
+    // Chrome: `connection` is always the remote port, and gives the server its port.
+    let chrome =
+        entry("http://h/", "", "").replace(r#""connection": "7""#, r#""connection": "8080""#);
+    let (r, _, out) = run(&har("WebInspector", &[chrome]));
+    assert!(r.is_ok());
+    assert_eq!(out[0].connection, None);
+    assert_eq!(out[0].server, "93.184.216.34:8080".parse().ok());
+}
+
+#[test]
 fn entries_are_numbered_from_zero_and_connections_counted() {
     let e = entry("https://example.com/", "", "");
     let doc = har("Firefox", &[e.clone(), e.clone(), e]);
