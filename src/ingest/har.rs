@@ -9,6 +9,15 @@
 //! numbers belong, missing optional objects, `cookies` as a single object (IE11), Set-Cookie lines
 //! joined by newlines (Firebug), HTTP/2 and HTTP/3 pseudo-headers, base64 content, forms recorded
 //! only as `postData.params`, cookies recorded only as objects, and sanitized exports (`sanitize`).
+//! One JSON string is bounded too (`cap`), so a gzip-wrapped HAR with a 4 GB string is harmless.
+//!
+//! The `har` crate's typed models are not used for the entries: its `from_reader` holds the whole
+//! document (bytes, then a `Value`, then typed structs), its types reject real browser exports,
+//! and they drop fields the analysis needs (see `raw`). Only its version names are used.
+//!
+//! Whether a file is sanitized is known only once it was read, after its exchanges were emitted:
+//! it is reported in `SourceStats::sanitized` (and one warning), which rules that reason from an
+//! absent header must consult for the exchange's source.
 
 mod cap;
 mod map;
