@@ -765,3 +765,46 @@ mod bench {
         );
     }
 }
+
+#[test]
+fn gzip_wrapped_har_with_a_huge_string_through_detect() {
+    use std::io::Write;
+    // 32 MiB of one character: about 32 KiB once gzipped, a small file that would cost 32 MiB.
+    let huge = "A".repeat(32 << 20);
+    let e = entry("https://h/", "", "").replace(r#""text": "ok""#, &format!(r#""text": "{huge}""#));
+    let doc = format!("\u{feff}{}", har("WebInspector", &[e]));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(doc.as_bytes()).expect("gzip in memory");
+    let gz = gz.finish().expect("gzip in memory");
+    assert!(gz.len() < 1 << 20);
+    let opened = crate::ingest::detect::open(Box::new(std::io::Cursor::new(gz)))
+        .expect("no I/O error in memory")
+        .expect("recognised as HAR");
+    assert_eq!(opened.format_label(), "har+gzip");
+    let mut reader = opened.reader;
+    let source: Arc<str> = Arc::from("big.har.gz");
+    let mut stats = SourceStats::new("big.har.gz");
+    let mut out = Vec::new();
+    let r = read_har(
+        &mut reader,
+        &source,
+        &IngestConfig::default(),
+        &mut stats,
+        &mut |e| out.push(e),
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let body = &resp(only(&out)).body;
+    assert_eq!(body.bytes.len(), IngestConfig::default().body.max_kept);
+    assert!(body.truncated);
+    assert_eq!(
+        stats.bytes,
+        doc.len() as u64,
+        "bytes counts the uncompressed HAR"
+    );
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("JSON string(s) longer than"))
+    );
+}
