@@ -808,3 +808,97 @@ fn gzip_wrapped_har_with_a_huge_string_through_detect() {
             .any(|w| w.contains("JSON string(s) longer than"))
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    const KEYS: [&str; 20] = [
+        "request",
+        "response",
+        "url",
+        "method",
+        "headers",
+        "name",
+        "value",
+        "cookies",
+        "content",
+        "text",
+        "encoding",
+        "status",
+        "postData",
+        "params",
+        "startedDateTime",
+        "time",
+        "mimeType",
+        "httpOnly",
+        "serverIPAddress",
+        "_x",
+    ];
+
+    /// Any JSON, biased toward HAR keys so the tolerant model meets odd shapes where it looks.
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-1e12f64..1e12).prop_map(Value::from),
+            prop_oneof![
+                Just("base64".to_string()),
+                Just("http://h/".to_string()),
+                ".{0,8}"
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            let key = prop_oneof![
+                4 => proptest::sample::select(KEYS.to_vec()).prop_map(str::to_string),
+                1 => "[a-z]{0,4}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((key, inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_entries_give_exactly_one_exchange_each(entries in proptest::collection::vec(arb_json(), 0..6)) {
+            let doc = serde_json::json!({"log": {"version": "1.2", "entries": entries}}).to_string();
+            let (r, stats, out) = run(&doc);
+            prop_assert!(r.is_ok(), "{:?}", r);
+            prop_assert_eq!(out.len(), entries.len());
+            prop_assert_eq!(stats.exchanges, entries.len() as u64);
+        }
+
+        #[test]
+        fn damaged_files_never_panic(
+            edits in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
+        ) {
+            let mut doc = har("WebInspector", &[
+                entry("https://h/a?x=1", r#", "cookies": [{"name": "a", "value": "1"}]"#, ""),
+                entry("http://h/b", r#", "postData": {"mimeType": "multipart/form-data", "params": [{"name": "p", "value": "v"}]}"#, r#", "cookies": [{"name": "s", "value": "2", "secure": true}]"#),
+            ]).into_bytes();
+            for (at, byte, op) in edits {
+                let i = at.index(doc.len());
+                match op {
+                    0 => doc[i] = byte,
+                    1 => doc.insert(i, byte),
+                    _ => { doc.remove(i); }
+                }
+            }
+            let (r, stats, out) = run_with(&doc, &IngestConfig::default());
+            prop_assert_eq!(stats.exchanges, out.len() as u64);
+            match r {
+                Ok(()) => prop_assert_eq!(stats.bytes, doc.len() as u64),
+                Err(IngestError::Json { .. } | IngestError::NotHar(_)) => {
+                    prop_assert!(stats.bytes <= doc.len() as u64)
+                }
+                Err(e) => prop_assert!(false, "unexpected error {}", e),
+            }
+        }
+    }
+}
