@@ -104,7 +104,8 @@ impl<W: Write> PacketSink for PcapWriter<W> {
         h[8..12].copy_from_slice(&self.u32b(cap));
         h[12..16].copy_from_slice(&self.u32b(orig));
         self.w.write_all(&h)?;
-        self.w.write_all(frame.get(..cap as usize).unwrap_or(frame))?;
+        self.w
+            .write_all(frame.get(..cap as usize).unwrap_or(frame))?;
         self.written += 16 + u64::from(cap);
         self.frames += 1;
         Ok(())
@@ -479,7 +480,11 @@ mod tests {
                 let (frames, truncated) = read(&bytes);
                 assert!(!truncated);
                 assert_eq!(frames.len(), expect_frames);
-                assert!(frames.iter().all(|f| f.linktype == i32::from(link.linktype())));
+                assert!(
+                    frames
+                        .iter()
+                        .all(|f| f.linktype == i32::from(link.linktype()))
+                );
                 // Timestamps: the first packet is 2 ms after the sample epoch.
                 assert_eq!(frames[0].ts.0, 1_714_564_800);
                 assert_eq!(frames[0].ts.1, if nanos { 2_000_000 } else { 2_000 });
@@ -520,9 +525,11 @@ mod tests {
         let n1 = scn.connections[1].segments().unwrap().len();
         assert_eq!(frames.len(), n0 + n1);
         assert_eq!(frames.iter().filter(|f| f.iface == 1).count(), n1);
-        assert!(frames
-            .iter()
-            .all(|f| f.linktype == if f.iface == 0 { 1 } else { 113 }));
+        assert!(
+            frames
+                .iter()
+                .all(|f| f.linktype == if f.iface == 0 { 1 } else { 113 })
+        );
         // ns resolution on interface 1: the 64-bit timestamp is the capture time in ns.
         let f1 = frames.iter().find(|f| f.iface == 1).unwrap();
         let t = (u64::from(f1.ts.0) << 32) | u64::from(f1.ts.1);

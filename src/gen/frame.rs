@@ -5,8 +5,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{
-    IpHeaders, IpNumber, Ipv4Header, Ipv6FlowLabel, Ipv6Header, LinuxSllPacketType,
-    PacketBuilder, PacketBuilderStep, TcpHeader, TcpOptionElement, VlanId,
+    IpHeaders, IpNumber, Ipv4Header, Ipv6FlowLabel, Ipv6Header, LinuxSllPacketType, PacketBuilder,
+    PacketBuilderStep, TcpHeader, TcpOptionElement, VlanId,
 };
 
 use super::GenError;
@@ -62,7 +62,10 @@ pub struct Framer {
 
 impl Framer {
     pub fn new(link: Link) -> Framer {
-        Framer { link, ip_id: 0x1c46 }
+        Framer {
+            link,
+            ip_id: 0x1c46,
+        }
     }
 
     fn vlan(id: u16) -> Result<VlanId, GenError> {
@@ -173,8 +176,14 @@ mod tests {
     fn check(link: Link, src: &str, dst: &str) -> Vec<u8> {
         let mut f = Framer::new(link);
         let mut out = Vec::new();
-        f.encode(src.parse().unwrap(), dst.parse().unwrap(), &seg(), true, &mut out)
-            .unwrap();
+        f.encode(
+            src.parse().unwrap(),
+            dst.parse().unwrap(),
+            &seg(),
+            true,
+            &mut out,
+        )
+        .unwrap();
         let p = match link {
             Link::RawIp => SlicedPacket::from_ip(&out).unwrap(),
             Link::LinuxSll => SlicedPacket::from_linux_sll(&out).unwrap(),

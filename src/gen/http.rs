@@ -18,7 +18,9 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Percent-encodes a form value the way a browser does.
 pub fn form_encode(value: &str) -> String {
-    utf8_percent_encode(value, FORM).to_string().replace(' ', "+")
+    utf8_percent_encode(value, FORM)
+        .to_string()
+        .replace(' ', "+")
 }
 
 /// Encodes `pairs` as an `application/x-www-form-urlencoded` body.

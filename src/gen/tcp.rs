@@ -259,9 +259,12 @@ fn data_positions(segs: &[Segment]) -> Vec<usize> {
 pub fn impair(segs: &mut Vec<Segment>, impairments: &[Impairment]) -> Result<(), String> {
     let data = data_positions(segs);
     let pos = |i: usize| -> Result<usize, String> {
-        data.get(i)
-            .copied()
-            .ok_or_else(|| format!("impairment names data segment {i}, only {} exist", data.len()))
+        data.get(i).copied().ok_or_else(|| {
+            format!(
+                "impairment names data segment {i}, only {} exist",
+                data.len()
+            )
+        })
     };
     // Payload changes first (they keep positions), then moves and copies, tracked by tagging
     // each segment with its original position.
@@ -558,8 +561,12 @@ mod tests {
     fn conn() -> Connection {
         Connection::new(addr("10.0.0.1:40000"), addr("10.0.0.2:80"))
             .mss(10)
-            .flight(Flight::to_server(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec()))
-            .flight(Flight::to_client(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()))
+            .flight(Flight::to_server(
+                b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
+            ))
+            .flight(Flight::to_client(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            ))
     }
 
     #[test]

@@ -74,7 +74,11 @@ pub fn client_hello<R: Rng>(rng: &mut R, sni: &str) -> Vec<u8> {
     extension(&mut ext, 0x0000, &sni_body);
     extension(&mut ext, 0x0017, &[]);
     extension(&mut ext, 0xff01, &[0x00]);
-    extension(&mut ext, 0x000a, &[0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18]);
+    extension(
+        &mut ext,
+        0x000a,
+        &[0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
+    );
     extension(&mut ext, 0x000b, &[0x01, 0x00]);
     extension(&mut ext, 0x0023, &[]);
     extension(
