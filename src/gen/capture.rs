@@ -351,7 +351,7 @@ pub(crate) mod readback {
     }
 
     /// Reads every frame of a pcap or pcapng file. Returns the frames and whether the file
-    /// ended in the middle of a record.
+    /// ended early (cut in the middle of a record, or a corrupt record).
     pub fn read(bytes: &[u8]) -> (Vec<Frame>, bool) {
         let mut reader = create_reader(65536, bytes).expect("capture header");
         let mut frames = Vec::new();
@@ -398,7 +398,11 @@ pub(crate) mod readback {
                     reader.refill().expect("refill");
                     stalled = true;
                 }
-                Err(e) => panic!("capture error: {e:?}"),
+                // A corrupt record (absurd length) also ends the file.
+                Err(_) => {
+                    truncated = true;
+                    break;
+                }
             }
         }
         (frames, truncated)

@@ -37,6 +37,8 @@ pub const LOCATION_TOKEN: &str = "demo_loc_a7f32380cf333659452317bd08b2";
 pub const RESPONSE_GITHUB_TOKEN: &str = "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";
 pub const OAUTH_CLIENT_SECRET_CLEARTEXT: &str = "demo_cs_a1b3a459f00f2dab0155bd72ca0202db";
 pub const OAUTH_ACCESS_TOKEN_CLEARTEXT: &str = "demo_oat_2abdfa203fc5a0477cc87e39a4b54772";
+/// A session set by Set-Cookie in the same file (credential-in-response must not report it).
+pub const RESPONSE_ISSUED_SESSION: &str = "8f58ab1c54ebe0ecc70a5cf216dcb199";
 
 /// Session cookies of `rules-cookie-flags.pcap`.
 pub const COOKIE_NO_SECURE: &str = "fc36412615a93b821f0c6a5106bec9c1";
@@ -147,6 +149,7 @@ pub const ALL: &[(&str, &str)] = &[
         OAUTH_CLIENT_SECRET_CLEARTEXT,
     ),
     ("OAUTH_ACCESS_TOKEN_CLEARTEXT", OAUTH_ACCESS_TOKEN_CLEARTEXT),
+    ("RESPONSE_ISSUED_SESSION", RESPONSE_ISSUED_SESSION),
     ("COOKIE_NO_SECURE", COOKIE_NO_SECURE),
     ("COOKIE_NO_HTTPONLY", COOKIE_NO_HTTPONLY),
     ("COOKIE_BROAD_DOMAIN", COOKIE_BROAD_DOMAIN),
@@ -232,6 +235,25 @@ pub const LOOKALIKES: &[(&str, &str)] = &[
     ("OAUTH_STATE", "an OAuth state value"),
 ];
 
+/// The value of a secret or look-alike constant by its name (as `Expect::secret` gives it).
+pub fn value_of(name: &str) -> Option<&'static str> {
+    ALL.iter()
+        .chain(LOOKALIKE_VALUES)
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
+const LOOKALIKE_VALUES: &[(&str, &str)] = &[
+    ("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY),
+    ("REQUEST_ID_UUID", REQUEST_ID_UUID),
+    ("ORDER_UUID", ORDER_UUID),
+    ("CSRF_TOKEN", CSRF_TOKEN),
+    ("GA_COOKIE", GA_COOKIE),
+    ("CACHE_BUSTER", CACHE_BUSTER),
+    ("ASSET_HASH", ASSET_HASH),
+    ("OAUTH_STATE", OAUTH_STATE),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,16 +334,9 @@ mod tests {
             assert!(seen.insert(*v), "{name} duplicates another secret");
             assert!(v.len() >= 16, "{name} is too short to search for safely");
         }
-        for v in [
-            STRIPE_PUBLISHABLE_KEY,
-            REQUEST_ID_UUID,
-            ORDER_UUID,
-            CSRF_TOKEN,
-            GA_COOKIE,
-            CACHE_BUSTER,
-            ASSET_HASH,
-            OAUTH_STATE,
-        ] {
+        assert_eq!(LOOKALIKE_VALUES.len(), LOOKALIKES.len());
+        for (name, v) in LOOKALIKE_VALUES {
+            assert!(LOOKALIKES.iter().any(|(n, _)| n == name));
             assert!(ALL.iter().all(|(_, s)| !s.contains(v) && !v.contains(s)));
         }
     }
