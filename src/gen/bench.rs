@@ -816,3 +816,40 @@ mod tests {
         assert!(t.https_exchanges > 0);
     }
 }
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    /// Measures generation speed: `CREDSIFT_GEN_MB=1024 cargo test --lib
+    /// gen::bench::speed -- --ignored --nocapture` (writes to a temporary file).
+    #[test]
+    #[ignore]
+    fn bench_generation_speed() {
+        let mb: u64 = std::env::var("CREDSIFT_GEN_MB")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256);
+        for format in [BenchFormat::Pcap, BenchFormat::Pcapng, BenchFormat::Har] {
+            let file = tempfile::tempfile().unwrap();
+            let t0 = std::time::Instant::now();
+            let truth = generate(
+                BenchConfig {
+                    size: mb << 20,
+                    seed: 42,
+                    format,
+                },
+                std::io::BufWriter::with_capacity(1 << 20, file),
+            )
+            .unwrap();
+            let s = t0.elapsed().as_secs_f64();
+            println!(
+                "{format:?}: {} bytes in {s:.2} s = {:.0} MB/s; {} exchanges, {} packets",
+                truth.bytes_written,
+                truth.bytes_written as f64 / 1e6 / s,
+                truth.exchanges,
+                truth.packets
+            );
+        }
+    }
+}

@@ -490,6 +490,19 @@ mod tests {
     }
 
     #[test]
+    fn the_har_crate_reads_every_flavor() {
+        for flavor in [Flavor::Chrome, Flavor::Firefox, Flavor::ChromeSanitized] {
+            let bytes = har_bytes(&entries(), flavor, "t").unwrap();
+            let parsed = har::from_slice(&bytes).unwrap();
+            let n = match parsed.log {
+                har::Spec::V1_2(l) => l.entries.len(),
+                har::Spec::V1_3(l) => l.entries.len(),
+            };
+            assert_eq!(n, 3, "{flavor:?}");
+        }
+    }
+
+    #[test]
     fn firefox_uses_local_offset_and_browser() {
         let v = document(&entries(), Flavor::Firefox, "t");
         assert_eq!(v["log"]["browser"]["name"], "Firefox");
