@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod r#gen;
 pub mod http1;
 pub mod ingest;
 pub mod model;
