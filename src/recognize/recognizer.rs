@@ -484,6 +484,9 @@ impl Recognizer {
         let masked = match evidence {
             Some(e) => e,
             None if det.userpass => mask_userpass(&value),
+            // A password's first characters are a real share of it (people pick them): show
+            // its length only. Tokens keep a prefix, which tells `sk_live` from `pk_live`.
+            None if det.kind == "password" => format!("…({})", value.chars().count()),
             None => mask(&value),
         };
         let evidence = Sensitive::new(masked, value.as_str());
