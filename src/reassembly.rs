@@ -265,10 +265,8 @@ impl<H: StreamHandler> Reassembler<H> {
                 }
             }
         };
-        if restart {
-            if let Some(mut c) = self.conns.remove(&key) {
-                self.finish(&mut c, meta, h);
-            }
+        if restart && let Some(mut c) = self.conns.remove(&key) {
+            self.finish(&mut c, meta, h);
         }
         if !self.conns.contains_key(&key) {
             if !(seg.syn || has_data) {
@@ -714,11 +712,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Records what a connection delivered, per direction: bytes with `#<len>` marking gaps.
+    /// A closed connection: id, bytes per direction (`#<len>` marks gaps), anomalies, ends.
+    type Closed = (u64, [Vec<u8>; 2], Vec<Anomaly>, [bool; 2]);
+
+    /// Records what each connection delivered.
     #[derive(Default)]
     struct Rec {
         opened: Vec<u64>,
-        closed: Vec<(u64, [Vec<u8>; 2], Vec<Anomaly>, [bool; 2])>,
+        closed: Vec<Closed>,
     }
 
     #[derive(Default)]

@@ -66,6 +66,7 @@ const METHODS: &[&[u8]] = &[
     b"LINK",
     b"UNLINK",
     b"QUERY",
+    b"CCM_POST",
 ];
 
 /// The first line of a message.
@@ -146,10 +147,14 @@ fn request_start(b: &[u8]) -> Start {
             generic_need_more(b)
         };
     }
+    let method = &b[..tok];
+    if tok >= 3 && matches!(b.get(tok), Some(b'\r' | b'\n')) && METHODS.contains(&method) {
+        // A known method alone on its line (`OPTIONS\n`): malformed, but a request.
+        return Start::Yes(Kind::Request);
+    }
     if tok == 0 || b.get(tok) != Some(&b' ') {
         return Start::No;
     }
-    let method = &b[..tok];
     if METHODS.contains(&method) {
         // "GET " must be followed by a target, not by another space or a line end.
         return match b.get(tok + 1) {
@@ -304,18 +309,18 @@ fn lax(bytes: &[u8], kind: Kind, max_headers: usize) -> Option<Head> {
         if line.is_empty() {
             break;
         }
-        if matches!(line.first(), Some(b' ' | b'\t')) {
-            if let Some(last) = headers.0.last_mut() {
-                let cont = lossy(line);
-                let cont = cont.trim();
-                if !cont.is_empty() {
-                    if !last.value.is_empty() {
-                        last.value.push(' ');
-                    }
-                    last.value.push_str(cont);
+        if matches!(line.first(), Some(b' ' | b'\t'))
+            && let Some(last) = headers.0.last_mut()
+        {
+            let cont = lossy(line);
+            let cont = cont.trim();
+            if !cont.is_empty() {
+                if !last.value.is_empty() {
+                    last.value.push(' ');
                 }
-                continue;
+                last.value.push_str(cont);
             }
+            continue;
         }
         let Some(colon) = memchr::memchr(b':', line) else {
             dropped += 1;
@@ -342,11 +347,12 @@ fn lax(bytes: &[u8], kind: Kind, max_headers: usize) -> Option<Head> {
 fn lax_request_line(line: &[u8]) -> Option<(StartLine, String)> {
     let line = lossy(line);
     let line = line.trim();
-    let (method, rest) = line.split_once([' ', '\t'])?;
+    let (method, rest) = line.split_once([' ', '\t']).unwrap_or((line, ""));
     let rest = rest.trim();
     let (target, version) = match rest.rsplit_once([' ', '\t']) {
         Some((t, v)) if v.starts_with("HTTP/") => (t.trim(), v),
         _ if rest.starts_with("HTTP/") => ("", rest),
+        _ if rest.is_empty() => ("", ""),
         _ => (rest, "HTTP/0.9"),
     };
     if method.is_empty() {
@@ -412,6 +418,14 @@ mod tests {
             Start::No
         );
         assert_eq!(message_start(b"get / HTTP/1.1", None), Start::No);
+        assert_eq!(
+            message_start(b"OPTIONS\nHost: x", None),
+            Start::Yes(Kind::Request)
+        );
+        assert_eq!(
+            message_start(b"CCM_POST /HTTP/1.1\n", None),
+            Start::Yes(Kind::Request)
+        );
     }
 
     #[test]

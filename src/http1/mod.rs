@@ -135,6 +135,19 @@ impl<'a> Http1Handler<'a> {
                     }
                     Event::NotHttp => st.not_http[dir] = true,
                     Event::Switched => st.switched = true,
+                    Event::Tunnel => {
+                        st.methods.clear();
+                        let c = 1 - dir;
+                        let (a, b) = st.sides.split_at_mut(1);
+                        let side = if c == 0 { &mut a[0] } else { &mut b[0] };
+                        let mut env = Env {
+                            cfg: self.cfg,
+                            methods: &mut st.methods,
+                            out,
+                            peer_is_http: false,
+                        };
+                        side.enter_tunnel(&mut env);
+                    }
                     Event::Resume => {
                         if let Some(c) = st.client_dir()
                             && st.sides[c].is_paused()

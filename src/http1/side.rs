@@ -63,8 +63,10 @@ pub enum Event {
     Tls(Option<String>),
     /// This direction shows no HTTP.
     NotHttp,
-    /// A CONNECT succeeded or a protocol upgrade was accepted: HTTP ends here.
+    /// A protocol upgrade was accepted (websocket, h2c): HTTP ends here.
     Switched,
+    /// A CONNECT succeeded: what follows is a tunnel, told apart afresh (HTTP, TLS, other).
+    Tunnel,
     /// A CONNECT/Upgrade was refused: the paused request direction may go on.
     Resume,
 }
@@ -114,8 +116,8 @@ struct Cur {
     line: Vec<u8>,
     /// After this request, wait for the response (CONNECT, Upgrade).
     pause_after: bool,
-    /// This response ends HTTP on the connection.
-    switch_after: bool,
+    /// This response ends HTTP on the connection (`Some(true)`: a CONNECT tunnel begins).
+    switch_after: Option<bool>,
 }
 
 /// The parser of one direction.
@@ -399,9 +401,18 @@ impl Side {
         let hs = &head.headers;
         let chunked = transfer_chunked(hs);
         let te = hs.get("transfer-encoding").is_some();
-        let cl = content_length(hs);
+        let cl = match content_length(hs) {
+            Some(Ok((n, conflict))) => {
+                if conflict {
+                    push_unique(&mut anomalies, Anomaly::LaxHeaderSyntax);
+                }
+                Some(Ok(n))
+            }
+            Some(Err(())) => Some(Err(())),
+            None => None,
+        };
         let mut pause_after = false;
-        let mut switch_after = false;
+        let mut switch_after = None;
         let mode = match &head.start {
             StartLine::Request { method, .. } => {
                 let info = ReqInfo {
@@ -441,7 +452,7 @@ impl Side {
                 let connect_ok = req.is_some_and(|r| r.connect) && (200..300).contains(&status);
                 if status == 101 || connect_ok {
                     push_unique(&mut anomalies, Anomaly::ProtocolSwitched);
-                    switch_after = true;
+                    switch_after = Some(connect_ok);
                     None
                 } else {
                     if req.is_some_and(|r| r.connect || r.upgrade) {
@@ -604,11 +615,32 @@ impl Side {
         })));
         self.st = St::Head;
         self.scan_from = 0;
-        if cur.switch_after {
+        if cur.switch_after == Some(true) {
+            env.out.push(Event::Tunnel);
+            self.restart();
+        } else if cur.switch_after == Some(false) {
             env.out.push(Event::Switched);
             self.st = St::Done;
         } else if cur.pause_after {
             self.st = St::Paused;
+        }
+    }
+
+    /// Forgets what this direction was: the next bytes are told apart from scratch.
+    fn restart(&mut self) {
+        self.role = None;
+        self.st = St::Detect;
+        self.scanned = 0;
+        self.pending.clear();
+    }
+
+    /// A CONNECT succeeded: the held bytes and what follows are the tunnel's.
+    pub fn enter_tunnel(&mut self, env: &mut Env<'_>) {
+        let held = std::mem::take(&mut self.buf);
+        let m = self.buf_meta;
+        self.restart();
+        if !held.is_empty() {
+            self.process(&held, 0, m, m, env);
         }
     }
 
@@ -761,30 +793,29 @@ fn transfer_chunked(h: &Headers) -> bool {
     last.as_deref() == Some("chunked")
 }
 
-/// The Content-Length: `None` when absent, `Err` when invalid or contradictory.
-fn content_length(h: &Headers) -> Option<Result<u64, ()>> {
+/// The Content-Length: `None` when absent, `Err` when not a number (or beyond what a signed
+/// 64-bit length holds, as Wireshark reads it). Several differing values: the last one wins,
+/// as in Wireshark, flagged by the `bool`.
+fn content_length(h: &Headers) -> Option<Result<(u64, bool), ()>> {
     let mut found: Option<u64> = None;
-    let mut any = false;
+    let mut conflict = false;
     for v in h.get_all("content-length") {
         for p in v.split(',') {
-            any = true;
             let p = p.trim();
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Some(Err(()));
             }
-            let Ok(n) = p.parse::<u64>() else {
-                return Some(Err(()));
+            let n = match p.parse::<i64>() {
+                Ok(n) => n as u64,
+                Err(_) => return Some(Err(())),
             };
-            match found {
-                Some(f) if f != n => return Some(Err(())),
-                _ => found = Some(n),
+            if found.is_some_and(|f| f != n) {
+                conflict = true;
             }
+            found = Some(n);
         }
     }
-    if !any {
-        return None;
-    }
-    found.map(Ok)
+    found.map(|n| Ok((n, conflict)))
 }
 
 #[cfg(test)]
@@ -804,14 +835,17 @@ mod tests {
         let mut h = Headers::default();
         assert_eq!(content_length(&h), None);
         h.push("Content-Length", "12");
-        assert_eq!(content_length(&h), Some(Ok(12)));
+        assert_eq!(content_length(&h), Some(Ok((12, false))));
         h.push("content-length", "12, 12");
-        assert_eq!(content_length(&h), Some(Ok(12)));
+        assert_eq!(content_length(&h), Some(Ok((12, false))));
         h.push("content-length", "13");
-        assert_eq!(content_length(&h), Some(Err(())));
+        assert_eq!(content_length(&h), Some(Ok((13, true))));
         let mut n = Headers::default();
         n.push("Content-Length", "-1");
         assert_eq!(content_length(&n), Some(Err(())));
+        let mut m = Headers::default();
+        m.push("Content-Length", "18446744073709551615");
+        assert_eq!(content_length(&m), Some(Err(())));
     }
 
     #[test]

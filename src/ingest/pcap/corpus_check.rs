@@ -57,7 +57,27 @@ fn corpus_vs_tshark() {
         let res = match opened {
             Ok(mut o) if matches!(o.format, Format::Pcap | Format::PcapNg) => {
                 let src: Arc<str> = Arc::from(path);
+                let dump = std::env::var("CORPUS_DUMP").is_ok();
                 let mut sink = |ex: crate::model::Exchange| {
+                    if dump {
+                        println!(
+                            "  {} #{} {:?} {:?} {} {} -> {:?} {:?}",
+                            ex.connection.as_deref().unwrap_or(""),
+                            ex.seq_on_connection,
+                            ex.locator(),
+                            ex.client,
+                            ex.request
+                                .as_ref()
+                                .map(|r| r.method.as_str())
+                                .unwrap_or("-"),
+                            ex.request
+                                .as_ref()
+                                .map(|r| r.target.chars().take(80).collect::<String>())
+                                .unwrap_or_default(),
+                            ex.status(),
+                            ex.anomalies
+                        );
+                    }
                     if let Some(r) = &ex.request {
                         o_n += 1;
                         *ours.entry((r.method.clone(), String::new())).or_insert(0) += 1;

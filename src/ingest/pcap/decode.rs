@@ -100,6 +100,18 @@ pub struct OwnedSegment {
 }
 
 impl OwnedSegment {
+    fn copy_of(seg: &Segment<'_>) -> Self {
+        OwnedSegment {
+            src: seg.src,
+            dst: seg.dst,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: (seg.syn, seg.fin, seg.rst),
+            datagram: seg.payload.to_vec(),
+            payload_start: 0,
+        }
+    }
+
     pub fn segment(&self) -> Segment<'_> {
         Segment {
             src: self.src,
@@ -393,7 +405,14 @@ impl Decoder {
                     self.ether_type(et, payload, ctx, depth + 1)
                 }
                 Some((0x0800 | 0x86dd, _)) => self.undecodable(),
-                Some((et, _)) if et < 0x0600 => self.unsupported("802.3-llc"),
+                // 802.3 with an LLC/SNAP header carrying an ether type.
+                Some((et, payload)) if et < 0x0600 => match payload.get(0..8) {
+                    Some([0xAA, 0xAA, 0x03, 0, 0, 0, a, b]) => {
+                        let et = u16::from_be_bytes([*a, *b]);
+                        self.ether_type(et, payload.get(8..).unwrap_or(&[]), ctx, depth + 1)
+                    }
+                    _ => self.unsupported("802.3-llc"),
+                },
                 _ => Decoded::Other,
             };
         };
@@ -504,24 +523,28 @@ impl Decoder {
         ) else {
             return Decoded::Other;
         };
-        if ip_payload.ip_number != IpNumber::TCP {
-            return Decoded::Other;
-        }
-        match TcpSlice::from_slice(&whole) {
-            Ok(tcp) => {
-                let seg = segment_of(src, dst, &tcp);
-                let payload_start = tcp.header_slice().len();
-                Decoded::Reassembled(OwnedSegment {
-                    src: seg.src,
-                    dst: seg.dst,
-                    seq: seg.seq,
-                    ack: seg.ack,
-                    flags: (seg.syn, seg.fin, seg.rst),
-                    datagram: whole,
-                    payload_start,
-                })
-            }
-            Err(_) => self.undecodable(),
+        // The whole datagram is owned here; whatever TCP segment it leads to is copied out.
+        let inner = match ip_payload.ip_number {
+            IpNumber::TCP => match TcpSlice::from_slice(&whole) {
+                Ok(tcp) => Decoded::Tcp(segment_of(src, dst, &tcp)),
+                Err(_) => self.undecodable(),
+            },
+            IpNumber::UDP => match etherparse::UdpSlice::from_slice_lax(&whole) {
+                Ok(udp) => self.udp_tunnel(
+                    udp.source_port(),
+                    udp.destination_port(),
+                    udp.payload(),
+                    ctx,
+                    0,
+                ),
+                Err(_) => Decoded::Other,
+            },
+            n => self.ip_payload(n, &whole, ctx, 0),
+        };
+        match inner {
+            Decoded::Tcp(seg) => Decoded::Reassembled(OwnedSegment::copy_of(&seg)),
+            Decoded::Reassembled(o) => Decoded::Reassembled(o),
+            Decoded::Other => Decoded::Other,
         }
     }
 
@@ -547,15 +570,28 @@ impl Decoder {
     }
 
     fn pppoe<'a>(&mut self, data: &'a [u8], ctx: &Ctx, depth: u8) -> Decoded<'a> {
-        match (data.get(6..8), data.get(8..)) {
-            (Some(p), Some(rest)) => self.ppp(u16::from_be_bytes([p[0], p[1]]), rest, ctx, depth),
-            _ => self.undecodable(),
+        match data.get(6..) {
+            Some(ppp) => self.ppp(ppp, ctx, depth),
+            None => self.undecodable(),
         }
     }
 
-    fn ppp<'a>(&mut self, proto: u16, data: &'a [u8], ctx: &Ctx, depth: u8) -> Decoded<'a> {
+    /// A PPP frame: optional address/control bytes, a 1-byte (compressed) or 2-byte protocol.
+    fn ppp<'a>(&mut self, data: &'a [u8], ctx: &Ctx, depth: u8) -> Decoded<'a> {
+        let ppp = data.strip_prefix(&[0xFF, 0x03]).unwrap_or(data);
+        let (proto, rest) = match ppp.first() {
+            Some(&b) if b & 1 == 1 => (u16::from(b), ppp.get(1..).unwrap_or(&[])),
+            Some(_) => match ppp.get(0..2) {
+                Some(p) => (
+                    u16::from_be_bytes([p[0], p[1]]),
+                    ppp.get(2..).unwrap_or(&[]),
+                ),
+                None => return Decoded::Other,
+            },
+            None => return Decoded::Other,
+        };
         match proto {
-            0x0021 | 0x0057 => self.ip(data, ctx, depth),
+            0x0021 | 0x0057 => self.ip(rest, ctx, depth),
             _ => Decoded::Other,
         }
     }
@@ -603,23 +639,8 @@ impl Decoder {
                 let skip = if opt { 20 } else { 12 };
                 self.ethernet(inner.get(skip..).unwrap_or(&[]), ctx, depth)
             }
-            0x880B => {
-                // PPTP: PPP, possibly with address/control bytes and a 1- or 2-byte protocol.
-                let ppp = inner.strip_prefix(&[0xFF, 0x03]).unwrap_or(inner);
-                match ppp.first() {
-                    Some(&b) if b & 1 == 1 => self.ppp(u16::from(b), &ppp[1..], ctx, depth),
-                    Some(_) => match ppp.get(0..2) {
-                        Some(p) => self.ppp(
-                            u16::from_be_bytes([p[0], p[1]]),
-                            ppp.get(2..).unwrap_or(&[]),
-                            ctx,
-                            depth,
-                        ),
-                        None => Decoded::Other,
-                    },
-                    None => Decoded::Other,
-                }
-            }
+            // PPTP carries PPP.
+            0x880B => self.ppp(inner, ctx, depth),
             // Aruba WLAN controllers tunnel 802.11 frames in GRE with these protocol types.
             0x8200..=0x8400 | 0x9000 => self.ieee80211(inner, ctx, depth),
             _ => self.ether_type(proto, inner, ctx, depth),
