@@ -80,7 +80,20 @@ fn corpus_vs_tshark() {
                     }
                     if let Some(r) = &ex.request {
                         o_n += 1;
-                        *ours.entry((r.method.clone(), String::new())).or_insert(0) += 1;
+                        let t = if r.target.starts_with("http://") {
+                            format!(
+                                "{}{}",
+                                r.url.path,
+                                r.url
+                                    .query
+                                    .as_ref()
+                                    .map(|q| format!("?{q}"))
+                                    .unwrap_or_default()
+                            )
+                        } else {
+                            r.target.clone()
+                        };
+                        *ours.entry((r.method.clone(), t)).or_insert(0) += 1;
                     } else {
                         orphans += 1;
                     }
@@ -102,7 +115,12 @@ fn corpus_vs_tshark() {
         for (k, n) in &tshark {
             let o = ours.get(k).copied().unwrap_or(0);
             if o < *n {
-                missing.push(format!("{}x{}", n - o, k.0));
+                missing.push(format!(
+                    "{}x{} {}",
+                    n - o,
+                    k.0,
+                    k.1.chars().take(60).collect::<String>()
+                ));
             }
         }
         t_total += t_n;

@@ -437,3 +437,9 @@ fn merge_http_stats(dst: &mut SourceStats, src: &SourceStats) {
 
 #[cfg(test)]
 mod corpus_check;
+
+#[cfg(test)]
+mod testutil;
+
+#[cfg(test)]
+mod tests;
