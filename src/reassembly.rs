@@ -25,6 +25,10 @@ use crate::model::{Anomaly, Timestamp};
 /// A jump of the sequence number larger than this (either way) on a live tuple is not the same
 /// connection any more.
 const MAX_JUMP: i64 = 64 << 20;
+/// A closed connection is remembered this long (capture time) to absorb late retransmissions.
+const TOMBSTONE_NS: i64 = 60 * 1_000_000_000;
+/// Idle and closed connections are looked for at least this often (capture time).
+const SWEEP_EVERY_NS: i64 = 10 * 1_000_000_000;
 
 /// One TCP segment as decoded from a frame; the payload borrows the frame's bytes.
 #[derive(Debug, Clone)]
@@ -620,7 +624,7 @@ impl<H: StreamHandler> Reassembler<H> {
     }
 
     fn maybe_sweep(&mut self, meta: Meta, h: &mut H) {
-        let quarter = (self.cfg.idle_timeout_ns / 4).max(1);
+        let quarter = (self.cfg.idle_timeout_ns / 4).clamp(1, SWEEP_EVERY_NS);
         match self.last_sweep {
             None => {
                 self.last_sweep = Some(self.now);
@@ -635,7 +639,10 @@ impl<H: StreamHandler> Reassembler<H> {
         let expired: Vec<Key> = self
             .conns
             .iter()
-            .filter(|(_, c)| now.saturating_sub(c.last_ts) > timeout)
+            .filter(|(_, c)| {
+                let idle = now.saturating_sub(c.last_ts);
+                idle > timeout || (c.closed && idle > TOMBSTONE_NS.min(timeout))
+            })
             .map(|(k, _)| *k)
             .collect();
         self.expire(expired, meta, h, false);

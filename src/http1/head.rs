@@ -163,6 +163,10 @@ fn request_start(b: &[u8]) -> Start {
             Some(_) => Start::Yes(Kind::Request),
         };
     }
+    if method == b"PRI" {
+        // The HTTP/2 connection preface, not an HTTP/1 request.
+        return Start::No;
+    }
     if !(3..=24).contains(&tok)
         || method
             .iter()
@@ -418,6 +422,7 @@ mod tests {
             Start::No
         );
         assert_eq!(message_start(b"get / HTTP/1.1", None), Start::No);
+        assert_eq!(message_start(b"PRI * HTTP/2.0\r\n\r\nSM", None), Start::No);
         assert_eq!(
             message_start(b"OPTIONS\nHost: x", None),
             Start::Yes(Kind::Request)

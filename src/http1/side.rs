@@ -203,6 +203,7 @@ impl Side {
             }
             St::Head if !self.buf.is_empty() => {
                 // Tiny segments of a long head: append and look only at the new bytes.
+                let old_len = self.buf.len();
                 self.buf.extend_from_slice(data);
                 if head::head_end(&self.buf, self.scan_from).is_none()
                     && self.buf.len() <= env.cfg.max_header_bytes
@@ -212,7 +213,7 @@ impl Side {
                 }
                 let owned = std::mem::take(&mut self.buf);
                 let bm = self.buf_meta;
-                self.process(&owned, owned.len(), bm, meta, env);
+                self.process(&owned, old_len, bm, meta, env);
                 return;
             }
             _ => {}
