@@ -336,3 +336,119 @@ impl StreamHandler for Http1Handler<'_> {
         self.pair(&mut st, info, true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reassembly::{ReasmConfig, Reassembler, Segment};
+    use proptest::prelude::*;
+
+    const CLIENT: &[u8] = b"GET /a?k=1 HTTP/1.1\r\nHost: h\r\nCookie: sid=1\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\nHEAD /c HTTP/1.0\r\n\r\nPUT /d HTTP/1.1\r\nContent-Length: 2\r\n\r\nzz";
+    const SERVER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nonefoo\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+
+    type Summary = Vec<(Option<String>, Option<u16>, Vec<u8>, Vec<u8>, Vec<Anomaly>)>;
+
+    fn run(client_cuts: &[usize], server_cuts: &[usize]) -> Summary {
+        let cfg = IngestConfig::default();
+        let mut stats = SourceStats::default();
+        let mut out = Vec::new();
+        let mut sink = |e: Exchange| out.push(e);
+        {
+            let mut h = Http1Handler::new(Arc::from("t"), &cfg, &mut stats, &mut sink);
+            let mut r = Reassembler::new(ReasmConfig::from(&cfg));
+            let c: std::net::SocketAddr = "10.0.0.1:1000".parse().unwrap();
+            let s: std::net::SocketAddr = "10.0.0.2:80".parse().unwrap();
+            let mut segs: Vec<(bool, u32, &[u8])> = Vec::new();
+            for (from_client, data, cuts, isn) in [
+                (true, CLIENT, client_cuts, 7u32),
+                (false, SERVER, server_cuts, u32::MAX - 30),
+            ] {
+                let mut pts: Vec<usize> = cuts.iter().map(|x| x % (data.len() + 1)).collect();
+                pts.extend([0, data.len()]);
+                pts.sort_unstable();
+                pts.dedup();
+                for w in pts.windows(2) {
+                    segs.push((
+                        from_client,
+                        isn.wrapping_add(w[0] as u32),
+                        &data[w[0]..w[1]],
+                    ));
+                }
+            }
+            for (i, (from_client, seq, payload)) in segs.into_iter().enumerate() {
+                let (src, dst) = if from_client { (c, s) } else { (s, c) };
+                let seg = Segment {
+                    src,
+                    dst,
+                    seq,
+                    ack: None,
+                    syn: false,
+                    fin: false,
+                    rst: false,
+                    payload,
+                };
+                let frame = i as u64 + 1;
+                r.segment(
+                    &seg,
+                    Meta {
+                        frame,
+                        ts: frame as i64,
+                    },
+                    &mut h,
+                );
+            }
+            r.finish_all(&mut h);
+        }
+        out.into_iter()
+            .map(|e| {
+                (
+                    e.request
+                        .as_ref()
+                        .map(|r| format!("{} {}", r.method, r.target)),
+                    e.status(),
+                    e.request
+                        .as_ref()
+                        .map(|r| r.body.bytes.clone())
+                        .unwrap_or_default(),
+                    e.response
+                        .as_ref()
+                        .map(|r| r.body.bytes.clone())
+                        .unwrap_or_default(),
+                    e.anomalies,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conversation_parses_as_expected() {
+        let got = run(&[], &[]);
+        let lines: Vec<_> = got.iter().map(|g| (g.0.clone(), g.1)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Some("GET /a?k=1".into()), Some(200)),
+                (Some("POST /b".into()), Some(201)),
+                (Some("HEAD /c".into()), Some(200)),
+                (Some("PUT /d".into()), Some(204)),
+            ]
+        );
+        assert_eq!(got[0].3, b"one");
+        assert_eq!(got[1].2, b"abc");
+        assert_eq!(got[1].3, b"ok");
+        // The stray "foo\r\n" after the first response body is skipped and flagged.
+        assert!(got[1].4.contains(&Anomaly::UnparseableSkipped));
+        assert!(got[3].4.is_empty());
+    }
+
+    proptest! {
+        /// However the two streams are cut into segments, the exchanges are the same.
+        #[test]
+        fn segmentation_does_not_matter(
+            cc in proptest::collection::vec(0usize..400, 0..30),
+            sc in proptest::collection::vec(0usize..400, 0..30),
+        ) {
+            prop_assert_eq!(run(&cc, &sc), run(&[], &[]));
+        }
+    }
+}

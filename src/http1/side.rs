@@ -344,7 +344,11 @@ impl Side {
                         self.st = St::Head;
                     }
                     Err(keep_from) => {
-                        self.scanned += keep_from.unwrap_or(rest.len()) as u64;
+                        let skipped = keep_from.unwrap_or(rest.len());
+                        if skipped > 0 {
+                            push_unique(&mut self.pending, Anomaly::UnparseableSkipped);
+                        }
+                        self.scanned += skipped as u64;
                         if self.role.is_none() && !env.peer_is_http && self.scanned > DETECT_BUDGET
                         {
                             self.give_up(env);

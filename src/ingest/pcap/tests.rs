@@ -624,3 +624,45 @@ fn memory_flat_over_capture_size() {
     // The second run is ten times larger; allow some allocator noise.
     assert!(results[1] < results[0] + 32 * 1024, "{results:?}");
 }
+
+fn rich_capture() -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"secret body secret body").unwrap();
+    let gz = gz.finish().unwrap();
+    let mut resp = format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n{:x}\r\n",
+        gz.len()
+    )
+    .into_bytes();
+    resp.extend_from_slice(&gz);
+    resp.extend_from_slice(b"\r\n0\r\n\r\n");
+    let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
+    c.handshake()
+        .c(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab")
+        .c(b"cd")
+        .s(&resp)
+        .s(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nxyz")
+        .c(b"CONNECT x:443 HTTP/1.1\r\n\r\n")
+        .s(b"HTTP/1.1 200 OK\r\n\r\n")
+        .c(&crate::http1::tls::build_client_hello("h.example"))
+        .fin();
+    pcap_of(&c.frames, 1)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// Corrupted and cut captures end with a warning at worst: never a panic or a hang.
+    #[test]
+    fn mutated_captures_never_panic(
+        flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..40),
+        cut in proptest::prelude::any::<proptest::sample::Index>(),
+    ) {
+        let mut bytes = rich_capture();
+        for (i, v) in &flips {
+            let i = i.index(bytes.len());
+            bytes[i] = *v;
+        }
+        let keep = cut.index(bytes.len() + 1);
+        let _ = run(&bytes[..keep]);
+    }
+}
