@@ -25,6 +25,9 @@ use crate::model::{Anomaly, Timestamp};
 /// A jump of the sequence number larger than this (either way) on a live tuple is not the same
 /// connection any more.
 const MAX_JUMP: i64 = 64 << 20;
+/// A mid-stream direction starts at the peer's acknowledgment when its first data is at most
+/// this far beyond it (the missing bytes become a gap).
+const MAX_HINT_GAP: i64 = 1 << 20;
 /// A closed connection is remembered this long (capture time) to absorb late retransmissions.
 const TOMBSTONE_NS: i64 = 60 * 1_000_000_000;
 /// Idle and closed connections are looked for at least this often (capture time).
@@ -157,6 +160,8 @@ struct Flow {
     ooo_bytes: usize,
     /// Data was seen in this direction (not just handshake).
     had_data: bool,
+    /// Before this direction started: the first acknowledgment the peer sent for it.
+    ack_hint: Option<u32>,
 }
 
 impl Flow {
@@ -343,10 +348,14 @@ impl<H: StreamHandler> Reassembler<H> {
         let Conn {
             info, flows, state, ..
         } = conn;
-        // The peer's acknowledgment tells which of our holes will never be filled.
+        // The peer's acknowledgment tells which of our holes will never be filled, and, before
+        // the other direction showed any data, where its stream stands.
         if let Some(ack) = seg.ack {
             let o = 1 - d;
             let f = &mut flows[o];
+            if !f.started && f.ack_hint.is_none() {
+                f.ack_hint = Some(ack);
+            }
             if f.started && !f.ooo.is_empty() {
                 let ack_off = f.offset_of(ack);
                 if ack_off > f.next_off as i64 {
@@ -368,7 +377,13 @@ impl<H: StreamHandler> Reassembler<H> {
             seq = seg.seq.wrapping_add(1);
         }
         if !f.started {
-            f.start_at(seq);
+            // Joined mid-stream: start where the peer said it was, when that is just before
+            // this data (the bytes in between were lost); else at this segment.
+            let start = match f.ack_hint {
+                Some(h) if (1..=MAX_HINT_GAP).contains(&i64::from(seq.wrapping_sub(h) as i32)) => h,
+                _ => seq,
+            };
+            f.start_at(start);
         }
         let payload = seg.payload;
         if !payload.is_empty() {
@@ -930,6 +945,18 @@ mod tests {
         assert_eq!(h.opened.len(), 2);
         assert_eq!(h.closed[0].1[0], b"HTTP/1.1 200 OK\r\nmore");
         assert_eq!(h.closed[1].1[0], b"other");
+    }
+
+    #[test]
+    fn mid_stream_direction_starts_at_the_peers_ack() {
+        // The client acknowledged server byte 1000, but the first server data seen is at 1010:
+        // ten bytes were lost, and the gap is delivered once the client acknowledges past it.
+        let h = run(&[
+            seg(true, 1, Some(1000), "", b"GET / HTTP/1.1\r\n\r\n"),
+            seg(false, 1010, Some(20), "", b"tail"),
+            seg(true, 20, Some(1014), "", b""),
+        ]);
+        assert_eq!(String::from_utf8_lossy(&h.closed[0].1[1]), "#10tail");
     }
 
     #[test]

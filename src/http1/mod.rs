@@ -173,7 +173,23 @@ impl<'a> Http1Handler<'a> {
     /// nothing more will come, so every leftover is emitted alone.
     fn pair(&mut self, st: &mut HttpConn, info: &ConnInfo, closing: bool) {
         loop {
-            if !st.requests.is_empty() && !st.responses.is_empty() {
+            if !st.requests.is_empty()
+                && let Some((_, resp)) = st.responses.front()
+            {
+                if resp.gap_before && st.requests.len() > 1 {
+                    // Responses were lost before this one: it answers the latest request sent
+                    // before it (as Wireshark pairs), not the oldest one still waiting.
+                    let at = resp.meta.frame;
+                    let latest = st
+                        .requests
+                        .iter()
+                        .rposition(|(_, r)| r.meta.frame <= at)
+                        .unwrap_or(0);
+                    for _ in 0..latest {
+                        let req = st.requests.pop_front();
+                        self.emit(st, info, req, None, vec![Anomaly::RequestWithoutResponse]);
+                    }
+                }
                 let req = st.requests.pop_front();
                 let resp = st.responses.pop_front();
                 self.emit(st, info, req, resp, Vec::new());

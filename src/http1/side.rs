@@ -44,6 +44,9 @@ pub struct Msg {
     pub body: Finished,
     pub anomalies: Vec<Anomaly>,
     pub wire_bytes: u64,
+    /// Bytes of this direction were lost just before this message (earlier messages may be
+    /// missing entirely).
+    pub gap_before: bool,
 }
 
 impl Msg {
@@ -116,6 +119,7 @@ struct Cur {
     line: Vec<u8>,
     /// After this request, wait for the response (CONNECT, Upgrade).
     pause_after: bool,
+    gap_before: bool,
     /// This response ends HTTP on the connection (`Some(true)`: a CONNECT tunnel begins).
     switch_after: Option<bool>,
 }
@@ -397,6 +401,7 @@ impl Side {
     /// Starts a message whose head was just parsed (`head_len` bytes on the wire).
     fn begin(&mut self, head: Head, meta: Meta, head_len: u64, env: &mut Env<'_>) {
         let mut anomalies = std::mem::take(&mut self.pending);
+        let gap_before = anomalies.contains(&Anomaly::StreamGap);
         if head.lax {
             push_unique(&mut anomalies, Anomaly::LaxHeaderSyntax);
         }
@@ -490,6 +495,7 @@ impl Side {
             line: Vec::new(),
             pause_after,
             switch_after,
+            gap_before,
         });
         self.st = St::Body;
         if mode.is_none() {
@@ -617,6 +623,7 @@ impl Side {
             body,
             anomalies,
             wire_bytes: cur.wire,
+            gap_before: cur.gap_before,
         })));
         self.st = St::Head;
         self.scan_from = 0;
