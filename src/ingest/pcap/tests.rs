@@ -345,6 +345,26 @@ fn nanosecond_big_endian_pcap() {
 }
 
 #[test]
+fn kuznetzov_pcap_and_pcapng_tsoffset() {
+    let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
+    c.handshake().c(GET).s(OK);
+    let mut p = Pcap::kuznetzov(1);
+    for f in &c.frames {
+        p.record(1_000_000_000, f);
+    }
+    let (ex, _, res) = run(&p.bytes);
+    res.unwrap();
+    assert_eq!(ex.len(), 1);
+    let mut ng = PcapNg::new();
+    ng.interface_with_offset(1, 3, 1_000); // milliseconds, +1000 s
+    for f in &c.frames {
+        ng.enhanced(0, 5_500, f);
+    }
+    let (ex, _, _) = run(&ng.bytes);
+    assert_eq!(ex[0].ts(), Some(1_005_500_000_000));
+}
+
+#[test]
 fn pcapng_sections_interfaces_and_blocks() {
     let mut eth = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
     eth.handshake().c(GET).s(OK);

@@ -14,6 +14,7 @@ pub struct Pcap {
     pub bytes: Vec<u8>,
     nanos: bool,
     be: bool,
+    kuz: bool,
 }
 
 impl Pcap {
@@ -27,6 +28,7 @@ impl Pcap {
             bytes: Vec::new(),
             nanos,
             be,
+            kuz: false,
         };
         p.u32(magic);
         p.u16(2);
@@ -56,6 +58,14 @@ impl Pcap {
         self.bytes.extend_from_slice(&b);
     }
 
+    /// The modified ("Kuznetzov") little-endian variant: 24-byte record headers.
+    pub fn kuznetzov(linktype: u32) -> Self {
+        let mut p = Self::with(linktype, false, false);
+        p.bytes[0..4].copy_from_slice(&0xa1b2_cd34u32.to_le_bytes());
+        p.kuz = true;
+        p
+    }
+
     /// Appends one record captured at `ts_ns`.
     pub fn record(&mut self, ts_ns: i64, data: &[u8]) {
         let secs = (ts_ns / 1_000_000_000) as u32;
@@ -64,6 +74,10 @@ impl Pcap {
         self.u32(if self.nanos { sub } else { sub / 1000 });
         self.u32(data.len() as u32);
         self.u32(data.len() as u32);
+        if self.kuz {
+            // ifindex, protocol, packet type, padding
+            self.bytes.extend_from_slice(&[0u8; 8]);
+        }
         self.bytes.extend_from_slice(data);
     }
 }
@@ -106,6 +120,11 @@ impl PcapNg {
 
     /// An interface with a link type and an `if_tsresol` (power of ten).
     pub fn interface(&mut self, linktype: u16, tsresol: u8) {
+        self.interface_with_offset(linktype, tsresol, 0);
+    }
+
+    /// An interface with an `if_tsoffset` (seconds) as well.
+    pub fn interface_with_offset(&mut self, linktype: u16, tsresol: u8, offset_s: i64) {
         let mut b = Vec::new();
         b.extend_from_slice(&linktype.to_le_bytes());
         b.extend_from_slice(&0u16.to_le_bytes());
@@ -114,6 +133,11 @@ impl PcapNg {
         b.extend_from_slice(&1u16.to_le_bytes());
         b.push(tsresol);
         pad4(&mut b);
+        if offset_s != 0 {
+            b.extend_from_slice(&14u16.to_le_bytes());
+            b.extend_from_slice(&8u16.to_le_bytes());
+            b.extend_from_slice(&offset_s.to_le_bytes());
+        }
         b.extend_from_slice(&[0, 0, 0, 0]);
         self.block(1, &b);
     }
