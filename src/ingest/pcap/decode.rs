@@ -4,7 +4,8 @@
 //! pcap-parser's link helpers (SLL, SLL2, NFLOG); IP fragments are put back together with
 //! etherparse's `IpDefragBuf` in a bounded, time-limited table. Encapsulations that neither crate
 //! opens but that real captures carry HTTP in (MPLS, PPPoE, GRE/ERSPAN, VXLAN, Geneve, Teredo,
-//! AYIYA, GTP-U, 802.11 data frames) are peeled here with bounds-checked reads; anything else is
+//! AYIYA, GTP-U, 802.11 data frames, and SCTP DATA chunks read as a byte stream) are peeled here
+//! with bounds-checked reads; anything else is
 //! counted, never guessed at.
 
 use std::collections::HashMap;
@@ -131,8 +132,9 @@ impl OwnedSegment {
 pub enum Decoded<'a> {
     /// A TCP segment borrowing the frame's bytes.
     Tcp(Segment<'a>),
-    /// A TCP segment from a reassembled IP datagram.
-    Reassembled(OwnedSegment),
+    /// Segments with owned payloads: from a reassembled IP datagram, or the DATA chunks of an
+    /// SCTP packet (each association direction read as one ordered byte stream).
+    Owned(Vec<OwnedSegment>),
     /// Nothing for the TCP path (UDP, ARP, a fragment still waiting, an unknown protocol...).
     Other,
 }
@@ -148,6 +150,7 @@ pub struct DecodeCounters {
     pub defrag_dropped: u64,
     pub defrag_limit_hits: u64,
     pub datagrams_reassembled: u64,
+    pub sctp_table_resets: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -275,10 +278,21 @@ impl Defragmenter {
     }
 }
 
+/// SCTP protocol number.
+const SCTP: u8 = 132;
+/// SCTP association directions remembered (the table is reset, and counted, beyond).
+const MAX_SCTP_DIRECTIONS: usize = 65_536;
+
+struct SctpDir {
+    next_seq: u32,
+    last_tsn: Option<u32>,
+}
+
 /// Turns frames into TCP segments. Holds the IP reassembly table, so one per capture (or shard).
 pub struct Decoder {
     pub defrag: Defragmenter,
     pub counters: DecodeCounters,
+    sctp: HashMap<(SocketAddr, SocketAddr), SctpDir>,
 }
 
 struct Ctx {
@@ -290,6 +304,7 @@ impl Decoder {
         Decoder {
             defrag: Defragmenter::new(max_ip_fragments),
             counters: DecodeCounters::default(),
+            sctp: HashMap::new(),
         }
     }
 
@@ -451,7 +466,69 @@ impl Decoder {
                 depth,
             );
         }
+        if ip_payload.ip_number == IpNumber(SCTP) {
+            return self.sctp(src, dst, ip_payload.payload);
+        }
         self.ip_payload(ip_payload.ip_number, ip_payload.payload, ctx, depth)
+    }
+
+    /// SCTP DATA chunks, in TSN order as they arrive (repeats dropped), become consecutive
+    /// segments of one byte stream per direction, so HTTP over SCTP goes the TCP way.
+    fn sctp<'a>(&mut self, src: IpAddr, dst: IpAddr, p: &[u8]) -> Decoded<'a> {
+        let (Some(ports), Some(mut chunks)) = (p.get(0..4), p.get(12..)) else {
+            return self.undecodable();
+        };
+        let src = SocketAddr::new(src, u16::from_be_bytes([ports[0], ports[1]]));
+        let dst = SocketAddr::new(dst, u16::from_be_bytes([ports[2], ports[3]]));
+        let mut out = Vec::new();
+        while let Some(h) = chunks.get(0..4) {
+            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            let (Some(chunk), true) = (chunks.get(..len), len >= 4) else {
+                break;
+            };
+            chunks = chunks.get(len.next_multiple_of(4)..).unwrap_or(&[]);
+            let rst = h[0] == 6; // ABORT
+            if h[0] != 0 && !rst {
+                continue;
+            }
+            if self.sctp.len() >= MAX_SCTP_DIRECTIONS && !self.sctp.contains_key(&(src, dst)) {
+                self.sctp.clear();
+                self.counters.sctp_table_resets += 1;
+            }
+            let dir = self.sctp.entry((src, dst)).or_insert(SctpDir {
+                next_seq: 1,
+                last_tsn: None,
+            });
+            let data: &[u8] = if rst {
+                &[]
+            } else {
+                let Some(t) = chunk.get(4..8) else { break };
+                let tsn = u32::from_be_bytes([t[0], t[1], t[2], t[3]]);
+                if dir
+                    .last_tsn
+                    .is_some_and(|l| tsn.wrapping_sub(l) as i32 <= 0)
+                {
+                    continue;
+                }
+                dir.last_tsn = Some(tsn);
+                chunk.get(16..).unwrap_or(&[])
+            };
+            out.push(OwnedSegment {
+                src,
+                dst,
+                seq: dir.next_seq,
+                ack: None,
+                flags: (false, false, rst),
+                datagram: data.to_vec(),
+                payload_start: 0,
+            });
+            dir.next_seq = dir.next_seq.wrapping_add(data.len() as u32);
+        }
+        if out.is_empty() {
+            Decoded::Other
+        } else {
+            Decoded::Owned(out)
+        }
     }
 
     /// An IP payload that is neither TCP nor UDP: IP-in-IP and GRE are followed.
@@ -539,11 +616,12 @@ impl Decoder {
                 ),
                 Err(_) => Decoded::Other,
             },
+            IpNumber(SCTP) => self.sctp(src, dst, &whole),
             n => self.ip_payload(n, &whole, ctx, 0),
         };
         match inner {
-            Decoded::Tcp(seg) => Decoded::Reassembled(OwnedSegment::copy_of(&seg)),
-            Decoded::Reassembled(o) => Decoded::Reassembled(o),
+            Decoded::Tcp(seg) => Decoded::Owned(vec![OwnedSegment::copy_of(&seg)]),
+            Decoded::Owned(o) => Decoded::Owned(o),
             Decoded::Other => Decoded::Other,
         }
     }

@@ -151,8 +151,10 @@ pub fn read_capture(
                         };
                         match decoder.decode(link, data, ts) {
                             Decoded::Tcp(seg) => reasm.segment(&seg, meta, &mut handler),
-                            Decoded::Reassembled(owned) => {
-                                reasm.segment(&owned.segment(), meta, &mut handler)
+                            Decoded::Owned(segs) => {
+                                for owned in &segs {
+                                    reasm.segment(&owned.segment(), meta, &mut handler)
+                                }
                             }
                             Decoded::Other => {}
                         }
@@ -305,6 +307,7 @@ pub fn read_capture(
     note("frame-undecodable", dc.undecodable);
     note("ip-defrag-dropped", dc.defrag_dropped);
     note("ip-defrag-limit", dc.defrag_limit_hits);
+    note("sctp-table-reset", dc.sctp_table_resets);
     for (k, n) in &dc.unsupported_encap {
         note(&format!("encapsulation-unsupported:{k}"), *n);
     }

@@ -686,3 +686,49 @@ proptest::proptest! {
         let _ = run(&bytes[..keep]);
     }
 }
+
+fn sctp_packet(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    chunks: &[(u32, &[u8])],
+) -> Vec<u8> {
+    let mut sctp = Vec::new();
+    sctp.extend_from_slice(&sport.to_be_bytes());
+    sctp.extend_from_slice(&dport.to_be_bytes());
+    sctp.extend_from_slice(&[0u8; 8]); // verification tag, checksum
+    for (tsn, data) in chunks {
+        let len = 16 + data.len();
+        sctp.extend_from_slice(&[0, 0x03]);
+        sctp.extend_from_slice(&(len as u16).to_be_bytes());
+        sctp.extend_from_slice(&tsn.to_be_bytes());
+        sctp.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]); // stream, ssn, ppid
+        sctp.extend_from_slice(data);
+        while !sctp.len().is_multiple_of(4) {
+            sctp.push(0);
+        }
+    }
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&((20 + sctp.len()) as u16).to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 0, 0, 64, 132, 0, 0]);
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    ip.extend_from_slice(&sctp);
+    ip
+}
+
+#[test]
+fn http_over_sctp() {
+    let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let frames = vec![
+        sctp_packet(c, s, 5000, 80, &[(7, &GET[..10]), (8, &GET[10..])]),
+        sctp_packet(c, s, 5000, 80, &[(8, &GET[10..])]), // retransmitted chunk
+        sctp_packet(s, c, 80, 5000, &[(100, OK)]),
+    ];
+    let (ex, _, _) = run(&pcap_of(&frames, 101));
+    assert_eq!(ex.len(), 1);
+    assert_eq!(ex[0].request.as_ref().unwrap().target, "/login?user=bob");
+    assert_eq!(ex[0].status(), Some(200));
+    assert!(ex[0].anomalies.is_empty(), "{:?}", ex[0].anomalies);
+}
