@@ -5,8 +5,7 @@
 //! etherparse's `IpDefragBuf` in a bounded, time-limited table. Encapsulations that neither crate
 //! opens but that real captures carry HTTP in (MPLS, PPPoE, GRE/ERSPAN, VXLAN, Geneve, Teredo,
 //! AYIYA, GTP-U, 802.11 data frames, and SCTP DATA chunks read as a byte stream) are peeled here
-//! with bounds-checked reads; anything else is
-//! counted, never guessed at.
+//! with bounds-checked reads; anything else is counted, never guessed at.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
