@@ -5,8 +5,9 @@
 //! Policies, in one place:
 //! - Connections are keyed by their 4-tuple (both directions share one entry). A SYN that is not
 //!   a retransmission, or data far (> `MAX_JUMP`) from the expected sequence, on a known tuple
-//!   starts a new connection (port reuse). Closed connections stay as cheap tombstones so late
-//!   retransmissions and ACKs do not start phantom connections.
+//!   starts a new connection (port reuse). Closed connections stay as cheap tombstones for
+//!   `TOMBSTONE_NS` so late retransmissions and ACKs do not start phantom connections; new data
+//!   after the close (even right after a RST) starts a new one.
 //! - Sequence numbers are mapped to 64-bit stream offsets with wrapping 32-bit arithmetic, so ISNs
 //!   near 2^32 work. Without a SYN the first data segment starts the stream (mid-stream join).
 //! - Out-of-order data is buffered (bounded per direction and in total) and delivered in order.
@@ -265,7 +266,9 @@ impl<H: StreamHandler> Reassembler<H> {
                 } else if has_data && f.started {
                     let rel = f.offset_of(seg.seq) - f.next_off as i64;
                     if c.closed {
-                        rel >= 0
+                        // New data after the close (a reused port, or data sent after a RST,
+                        // an evasion trick) is a new connection; retransmissions stay here.
+                        rel >= 0 || rel < -MAX_JUMP
                     } else {
                         !(-MAX_JUMP..=MAX_JUMP).contains(&rel)
                     }
@@ -933,6 +936,17 @@ mod tests {
         assert_eq!(h.opened, vec![1, 2]);
         assert_eq!(h.closed[0].1[0], b"first");
         assert_eq!(h.closed[1].1[0], b"second");
+    }
+
+    #[test]
+    fn data_after_rst_is_not_lost() {
+        let h = run(&[
+            seg(true, 10, None, "S", b""),
+            seg(true, 11, None, "R", b""),
+            seg(true, 11, None, "", b"GET / HTTP/1.1\r\n\r\n"),
+        ]);
+        assert_eq!(h.opened.len(), 2);
+        assert_eq!(h.closed[1].1[0], b"GET / HTTP/1.1\r\n\r\n");
     }
 
     #[test]
