@@ -268,7 +268,7 @@ impl<H: StreamHandler> Reassembler<H> {
                     if c.closed {
                         // New data after the close (a reused port, or data sent after a RST,
                         // an evasion trick) is a new connection; retransmissions stay here.
-                        rel >= 0 || rel < -MAX_JUMP
+                        !(-MAX_JUMP..0).contains(&rel)
                     } else {
                         !(-MAX_JUMP..=MAX_JUMP).contains(&rel)
                     }
