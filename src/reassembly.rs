@@ -201,26 +201,39 @@ fn key_of(a: SocketAddr, b: SocketAddr) -> Key {
 
 /// A TCP reassembler over many connections, generic over what consumes the streams.
 pub struct Reassembler<H: StreamHandler> {
-    cfg: ReasmConfig,
     conns: HashMap<Key, Conn<H::State>>,
-    ooo_total: usize,
+    core: Core,
     next_id: u64,
     now: Timestamp,
     last_sweep: Option<Timestamp>,
-    pub counters: ReasmCounters,
+}
+
+/// What the per-connection work shares: bounds, the global buffer account, counters. Kept apart
+/// from the connection table so one connection can be worked on in place.
+struct Core {
+    cfg: ReasmConfig,
+    ooo_total: usize,
+    counters: ReasmCounters,
 }
 
 impl<H: StreamHandler> Reassembler<H> {
     pub fn new(cfg: ReasmConfig) -> Self {
         Reassembler {
-            cfg,
             conns: HashMap::new(),
-            ooo_total: 0,
+            core: Core {
+                cfg,
+                ooo_total: 0,
+                counters: ReasmCounters::default(),
+            },
             next_id: 0,
             now: Timestamp::MIN,
             last_sweep: None,
-            counters: ReasmCounters::default(),
         }
+    }
+
+    /// What was counted so far.
+    pub fn counters(&self) -> &ReasmCounters {
+        &self.core.counters
     }
 
     /// Connections tracked right now (tombstones included).
@@ -230,7 +243,7 @@ impl<H: StreamHandler> Reassembler<H> {
 
     /// Out-of-order bytes buffered right now across all connections.
     pub fn buffered_bytes(&self) -> usize {
-        self.ooo_total
+        self.core.ooo_total
     }
 
     /// Feeds one segment captured at `meta`.
@@ -278,7 +291,7 @@ impl<H: StreamHandler> Reassembler<H> {
             }
         };
         if restart && let Some(mut c) = self.conns.remove(&key) {
-            self.finish(&mut c, meta, h);
+            self.core.finish(&mut c, meta, h);
         }
         if !self.conns.contains_key(&key) {
             if !(seg.syn || has_data) {
@@ -286,7 +299,7 @@ impl<H: StreamHandler> Reassembler<H> {
             }
             self.make_room(meta, h);
             self.next_id += 1;
-            self.counters.connections += 1;
+            self.core.counters.connections += 1;
             // The client is the SYN sender; a SYN-ACK seen first comes from the server.
             let addrs = if seg.syn && seg.ack.is_some() {
                 [seg.dst, seg.src]
@@ -309,21 +322,19 @@ impl<H: StreamHandler> Reassembler<H> {
                 },
             );
         }
-        let Some(mut conn) = self.conns.remove(&key) else {
+        let Some(conn) = self.conns.get_mut(&key) else {
             return;
         };
         conn.last_ts = meta.ts;
         if conn.closed {
             // A tombstone swallows retransmissions and late ACKs.
-            self.conns.insert(key, conn);
             return;
         }
         let d = usize::from(conn.info.addrs[0] != seg.src);
-        self.on_segment(&mut conn, d, seg, meta, h);
+        self.core.on_segment(conn, d, seg, meta, h);
         if seg.rst || (conn.flows[0].ended && conn.flows[1].ended) {
-            self.finish(&mut conn, meta, h);
+            self.core.finish(conn, meta, h);
         }
-        self.conns.insert(key, conn);
     }
 
     /// Flushes every connection (end of capture).
@@ -336,11 +347,13 @@ impl<H: StreamHandler> Reassembler<H> {
         // Oldest first, so exchanges come out roughly in capture order.
         conns.sort_by_key(|c| c.info.id);
         for mut c in conns {
-            self.finish(&mut c, meta, h);
+            self.core.finish(&mut c, meta, h);
         }
     }
+}
 
-    fn on_segment(
+impl Core {
+    fn on_segment<H: StreamHandler>(
         &mut self,
         conn: &mut Conn<H::State>,
         d: usize,
@@ -403,7 +416,7 @@ impl<H: StreamHandler> Reassembler<H> {
         self.check_end(info, state, f, d, meta, h);
     }
 
-    fn check_end(
+    fn check_end<H: StreamHandler>(
         &mut self,
         info: &ConnInfo,
         state: &mut Option<H::State>,
@@ -424,7 +437,7 @@ impl<H: StreamHandler> Reassembler<H> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn data(
+    fn data<H: StreamHandler>(
         &mut self,
         info: &ConnInfo,
         state: &mut Option<H::State>,
@@ -461,7 +474,7 @@ impl<H: StreamHandler> Reassembler<H> {
 
     /// Stores data that arrived ahead of a hole, first data winning on overlaps.
     #[allow(clippy::too_many_arguments)]
-    fn buffer(
+    fn buffer<H: StreamHandler>(
         &mut self,
         info: &ConnInfo,
         state: &mut Option<H::State>,
@@ -552,7 +565,7 @@ impl<H: StreamHandler> Reassembler<H> {
     }
 
     /// Delivers buffered data that has become contiguous.
-    fn drain(
+    fn drain<H: StreamHandler>(
         &mut self,
         info: &ConnInfo,
         state: &mut Option<H::State>,
@@ -583,7 +596,7 @@ impl<H: StreamHandler> Reassembler<H> {
 
     /// Declares the bytes up to `upto` lost.
     #[allow(clippy::too_many_arguments)]
-    fn skip_to(
+    fn skip_to<H: StreamHandler>(
         &mut self,
         info: &ConnInfo,
         state: &mut Option<H::State>,
@@ -609,7 +622,7 @@ impl<H: StreamHandler> Reassembler<H> {
 
     /// Flushes a connection (holes become gaps), closes its handler state and leaves a
     /// tombstone.
-    fn finish(&mut self, c: &mut Conn<H::State>, meta: Meta, h: &mut H) {
+    fn finish<H: StreamHandler>(&mut self, c: &mut Conn<H::State>, meta: Meta, h: &mut H) {
         if c.closed {
             return;
         }
@@ -640,9 +653,11 @@ impl<H: StreamHandler> Reassembler<H> {
         }
         c.closed = true;
     }
+}
 
+impl<H: StreamHandler> Reassembler<H> {
     fn maybe_sweep(&mut self, meta: Meta, h: &mut H) {
-        let quarter = (self.cfg.idle_timeout_ns / 4).clamp(1, SWEEP_EVERY_NS);
+        let quarter = (self.core.cfg.idle_timeout_ns / 4).clamp(1, SWEEP_EVERY_NS);
         match self.last_sweep {
             None => {
                 self.last_sweep = Some(self.now);
@@ -653,7 +668,7 @@ impl<H: StreamHandler> Reassembler<H> {
         }
         self.last_sweep = Some(self.now);
         let now = self.now;
-        let timeout = self.cfg.idle_timeout_ns;
+        let timeout = self.core.cfg.idle_timeout_ns;
         let expired: Vec<Key> = self
             .conns
             .iter()
@@ -667,7 +682,7 @@ impl<H: StreamHandler> Reassembler<H> {
     }
 
     fn make_room(&mut self, meta: Meta, h: &mut H) {
-        if self.conns.len() < self.cfg.max_connections.max(1) {
+        if self.conns.len() < self.core.cfg.max_connections.max(1) {
             return;
         }
         // Flush the least recently active eighth in one pass (amortised O(1) per connection).
@@ -696,18 +711,18 @@ impl<H: StreamHandler> Reassembler<H> {
         for mut c in victims {
             if !c.closed {
                 if evicted {
-                    self.counters.evictions += 1;
+                    self.core.counters.evictions += 1;
                     if let Some(s) = &mut c.state {
                         h.anomaly(s, &c.info, 0, Anomaly::LimitHit);
                     }
                 } else {
-                    self.counters.idle_timeouts += 1;
+                    self.core.counters.idle_timeouts += 1;
                 }
             }
-            self.finish(&mut c, meta, h);
+            self.core.finish(&mut c, meta, h);
             // Buffers are freed with the connection.
             for f in &c.flows {
-                self.ooo_total -= f.ooo_bytes;
+                self.core.ooo_total -= f.ooo_bytes;
             }
         }
     }
@@ -999,7 +1014,7 @@ mod tests {
         let (_, out, an, _) = &h.closed[0];
         assert_eq!(String::from_utf8_lossy(&out[0]), "#100123456789");
         assert!(an.contains(&Anomaly::LimitHit));
-        assert_eq!(r.counters.ooo_limit_hits, 1);
+        assert_eq!(r.counters().ooo_limit_hits, 1);
     }
 
     #[test]
@@ -1031,7 +1046,7 @@ mod tests {
         }
         r.finish_all(&mut h);
         assert_eq!(h.closed.len(), 20);
-        assert!(r.counters.evictions > 0);
+        assert!(r.counters().evictions > 0);
     }
 
     #[test]
@@ -1051,7 +1066,7 @@ mod tests {
         };
         r.segment(&other, Meta { frame: 2, ts: 1000 }, &mut h);
         assert_eq!(h.closed.len(), 1);
-        assert_eq!(r.counters.idle_timeouts, 1);
+        assert_eq!(r.counters().idle_timeouts, 1);
     }
 
     proptest! {

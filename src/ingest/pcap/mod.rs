@@ -284,7 +284,7 @@ pub fn read_capture(
             }
         }
         reasm.finish_all(&mut handler);
-        reasm.counters
+        reasm.counters().clone()
     };
 
     for (link, n) in counters.links {
