@@ -195,7 +195,9 @@ struct Conn<S> {
 
 type Key = (SocketAddr, SocketAddr);
 
-fn key_of(a: SocketAddr, b: SocketAddr) -> Key {
+/// The connection key of a segment: the same for both directions (order-independent), so it
+/// is also what to hash when connections are spread over workers.
+pub fn key_of(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
 

@@ -50,6 +50,7 @@ fn corpus_vs_tshark() {
     let dump = std::env::var("CORPUS_DUMP").is_ok();
     let show_status = std::env::var("CORPUS_STATUS").is_ok();
     let (mut t_total, mut o_total, mut status_total) = (0usize, 0usize, 0i64);
+    let mut anomaly_totals: std::collections::BTreeMap<String, u64> = Default::default();
     for line in manifest.lines().skip(1) {
         let path = line.split('\t').next().unwrap_or("");
         if path.ends_with(".har") || path.is_empty() {
@@ -132,6 +133,12 @@ fn corpus_vs_tshark() {
             Err(e) => Err(e.to_string()),
         };
         let elapsed = start.elapsed();
+        for (k, v) in &stats.anomalies {
+            *anomaly_totals.entry(k.clone()).or_insert(0) += v;
+            if k == "decode-error" && std::env::var("CORPUS_DECODE").is_ok() {
+                println!("  decode-error {path} {v}");
+            }
+        }
         let mut missing: Vec<String> = Vec::new();
         for (k, n) in &tshark {
             let o = ours.get(k).copied().unwrap_or(0);
@@ -171,4 +178,5 @@ fn corpus_vs_tshark() {
         }
     }
     println!("TOTAL tshark={t_total} ours={o_total} status_mismatches={status_total}");
+    println!("ANOMALIES {anomaly_totals:?}");
 }

@@ -65,6 +65,8 @@ struct Counters {
     links: Vec<(LinkKind, u64)>,
     frame: u64,
     last_ts: Timestamp,
+    /// Frame at which a bound (buffers, connections, IP reassembly) was first hit.
+    first_bound: Option<u64>,
 }
 
 impl Counters {
@@ -121,6 +123,7 @@ pub fn read_capture(
         links: Vec::new(),
         frame: 0,
         last_ts: 0,
+        first_bound: None,
     };
     let rc = {
         let mut reasm = Reassembler::new(ReasmConfig::from(cfg));
@@ -157,6 +160,14 @@ pub fn read_capture(
                                 }
                             }
                             Decoded::Other => {}
+                        }
+                        if counters.first_bound.is_none() {
+                            let rc = reasm.counters();
+                            if rc.ooo_limit_hits + rc.evictions + decoder.counters.defrag_limit_hits
+                                > 0
+                            {
+                                counters.first_bound = Some(counters.frame);
+                            }
                         }
                     };
                     match block {
@@ -311,10 +322,11 @@ pub fn read_capture(
     for (k, n) in &dc.unsupported_encap {
         note(&format!("encapsulation-unsupported:{k}"), *n);
     }
-    if rc.ooo_limit_hits > 0 || rc.evictions > 0 || dc.defrag_limit_hits > 0 {
+    if let Some(frame) = counters.first_bound {
         stats.warnings.push(format!(
-            "bounds hit: {} out-of-order buffer limit(s), {} connection(s) flushed early at the \
-             connection limit, {} IP reassembly table overflow(s)",
+            "bounds hit (first at frame {frame}): {} out-of-order buffer limit(s), {} \
+             connection(s) flushed early at the connection limit, {} IP reassembly table \
+             overflow(s)",
             rc.ooo_limit_hits, rc.evictions, dc.defrag_limit_hits
         ));
     }

@@ -732,3 +732,25 @@ fn http_over_sctp() {
     assert_eq!(ex[0].status(), Some(200));
     assert!(ex[0].anomalies.is_empty(), "{:?}", ex[0].anomalies);
 }
+
+#[test]
+fn bounds_are_warned_with_the_frame() {
+    let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
+    c.handshake()
+        .c_lost(10)
+        .c(b"0123456789")
+        .c(b"abcdefghij")
+        .c(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let cfg = IngestConfig {
+        max_ooo_bytes_per_flow: 15,
+        ..IngestConfig::default()
+    };
+    let (ex, stats, _) = run_with(&pcap_of(&c.frames, 1), &cfg);
+    assert_eq!(ex.len(), 1);
+    assert_eq!(stats.anomalies.get("tcp-ooo-limit"), Some(&1));
+    assert!(
+        stats.warnings[0].contains("first at frame 4"),
+        "{:?}",
+        stats.warnings
+    );
+}
