@@ -24,6 +24,8 @@ const INITIAL_BUF: usize = 1 << 20;
 /// Wireshark's limit for one classic pcap record; a bigger record that also exceeds the
 /// file's snaplen is corruption, whatever `max_record_bytes` allows.
 const LEGACY_SANE_RECORD: usize = 262_144;
+/// No pcapng block from a real capture comes near this; a longer claim is corruption.
+const PCAPNG_SANE_BLOCK: usize = 16 << 20;
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// Fills the whole buffer unless the input ends (gzip and zstd decoders, pipes and chained
@@ -243,12 +245,16 @@ pub fn read_capture(
                 Err(PcapError::BufferTooSmall) => {
                     let claimed = claimed_len(reader.data(), magic, section_be);
                     let limit = cfg.max_record_bytes;
-                    let legacy_bad = magic != PCAPNG_MAGIC
-                        && claimed > LEGACY_SANE_RECORD
-                        && claimed > legacy_snaplen;
-                    if claimed > limit || legacy_bad || capacity >= limit {
+                    let sane = if magic == PCAPNG_MAGIC {
+                        PCAPNG_SANE_BLOCK
+                    } else {
+                        LEGACY_SANE_RECORD.max(legacy_snaplen)
+                    };
+                    let bound = limit.min(sane);
+                    if claimed > bound || capacity >= limit {
                         Step::Stop(Some(format!(
-                            "a record claims {claimed} bytes, more than the {limit}-byte limit (corrupt)"
+                            "a record claims {claimed} bytes, beyond the {bound}-byte limit \
+                             (corrupt)"
                         )))
                     } else {
                         let want = (claimed + 4096).max(capacity * 2).min(limit);
