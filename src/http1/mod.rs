@@ -94,8 +94,8 @@ impl<'a> Http1Handler<'a> {
         self.verdict(st)
     }
 
-    /// TLS, a switched protocol, or no HTTP in either direction: nothing more to parse. One
-    /// silent side is kept (its state is small) in case the other turns out to be HTTP.
+    /// TLS, a switched protocol, or no HTTP in either direction: nothing more to parse. While
+    /// only one direction has shown no HTTP, the other may still.
     fn verdict(&self, st: &HttpConn) -> Verdict {
         if st.tls || st.switched || (st.not_http[0] && st.not_http[1]) {
             Verdict::Abandon

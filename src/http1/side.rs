@@ -136,7 +136,6 @@ pub struct Side {
     cur: Option<Cur>,
     /// Anomalies that belong to the next message (a gap or skipped bytes before it).
     pending: Vec<Anomaly>,
-    pub saw_data: bool,
 }
 
 impl Default for Side {
@@ -150,7 +149,6 @@ impl Default for Side {
             scanned: 0,
             cur: None,
             pending: Vec::new(),
-            saw_data: false,
         }
     }
 }
@@ -191,7 +189,6 @@ impl Side {
         if data.is_empty() {
             return;
         }
-        self.saw_data = true;
         match self.st {
             St::Done => return,
             St::Paused => {
