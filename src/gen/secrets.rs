@@ -12,8 +12,9 @@ pub const BASIC_AUTH: &str = "YWxpY2U6UzRtcGxlLUJhc2ljLVBhc3N3MHJk";
 pub const CLEARTEXT_API_KEY: &str = "demo_cleartext_d93beca6efd0421b314c0810";
 pub const FORM_PASSWORD: &str = "S4mple-Form-Passw0rd";
 pub const CLEARTEXT_SESSION: &str = "3b8b91c75627bee566dcb88f4805901b";
-/// AWS's documentation example key pair.
-pub const AWS_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+/// A fake access key id of the real shape. (AWS's documentation example `AKIA…EXAMPLE` is a
+/// known placeholder that credsift deliberately ignores, as gitleaks does.)
+pub const AWS_ACCESS_KEY_ID: &str = "AKIAQ3EGRKT7CREDSFT4";
 pub const AWS_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// `ghp_` + 30 characters + a valid base62 CRC32 checksum, as GitHub issues them.
 pub const GITHUB_TOKEN: &str = "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";
@@ -30,7 +31,7 @@ pub const USERINFO_PASSWORD: &str = "S4mple-Userinfo-Passw0rd";
 pub const REFERER_ACCESS_TOKEN: &str = "demo_rt_9950cec246ece55e46c9929ef30136e2";
 
 /// `rules-credential-in-response.pcap`: the second AWS documentation example pair.
-pub const RESPONSE_AWS_ACCESS_KEY_ID: &str = "AKIAI44QH8DHBEXAMPLE";
+pub const RESPONSE_AWS_ACCESS_KEY_ID: &str = "AKIAW5HKZ2LNQPCRDSF6";
 pub const RESPONSE_AWS_SECRET_ACCESS_KEY: &str = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY";
 pub const ECHO_TOKEN: &str = "demo_echo_092c79e8f80e559e404bcf660c48";
 pub const LOCATION_TOKEN: &str = "demo_loc_a7f32380cf333659452317bd08b2";

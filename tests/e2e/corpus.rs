@@ -19,7 +19,12 @@ fn manifest(corpus: &Path) -> Vec<ManifestRow> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
-    let (p, f, h, n) = (col("path"), col("format"), col("http_requests"), col("notes"));
+    let (p, f, h, n) = (
+        col("path"),
+        col("format"),
+        col("http_requests"),
+        col("notes"),
+    );
     lines
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
@@ -86,7 +91,11 @@ fn corpus_matches_tshark_and_har_entry_counts() {
     ]);
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "{err}");
-    assert!(matches!(o.status.code(), Some(0) | Some(2)), "exit {:?}: {err}", o.status.code());
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(2)),
+        "exit {:?}: {err}",
+        o.status.code()
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
     let prefix = format!("{}/", corpus.display());
     let rel = |s: &str| s.strip_prefix(&prefix).unwrap_or(s).to_string();
@@ -98,7 +107,11 @@ fn corpus_matches_tshark_and_har_entry_counts() {
         *ours_total.entry(src.clone()).or_default() += 1;
         let method = row["method"].as_str().unwrap_or("");
         if !method.is_empty() {
-            *ours.entry(src).or_default().entry(method.to_string()).or_default() += 1;
+            *ours
+                .entry(src)
+                .or_default()
+                .entry(method.to_string())
+                .or_default() += 1;
         }
     }
     let mut sources: HashMap<String, &serde_json::Value> = HashMap::new();
@@ -120,14 +133,20 @@ fn corpus_matches_tshark_and_har_entry_counts() {
             if m.notes.contains("PARSE ERROR") && !m.notes.contains("JSONP") {
                 let w = src["warnings"].as_str().unwrap_or("");
                 if status != "failed" || !w.contains("line") {
-                    problems.push(format!("{}: broken JSON should fail with line/column ({status}: {w})", m.path));
+                    problems.push(format!(
+                        "{}: broken JSON should fail with line/column ({status}: {w})",
+                        m.path
+                    ));
                 }
             } else if m.notes.contains("JSONP") {
                 if status == "failed" || n == 0 {
                     problems.push(format!("{}: JSONP HAR not read ({status})", m.path));
                 }
             } else if n != m.http_requests {
-                problems.push(format!("{}: {} entries, {n} exchanges ({status})", m.path, m.http_requests));
+                problems.push(format!(
+                    "{}: {} entries, {n} exchanges ({status})",
+                    m.path, m.http_requests
+                ));
             }
             continue;
         }
@@ -143,9 +162,18 @@ fn corpus_matches_tshark_and_har_entry_counts() {
             .map(|(k, v)| format!("{k} {}/{v}", mine.get(k).copied().unwrap_or(0)))
             .collect();
         if !missing.is_empty() && !exceptions.contains_key(&m.path) {
-            problems.push(format!("{}: fewer requests than tshark: {}", m.path, missing.join(", ")));
+            problems.push(format!(
+                "{}: fewer requests than tshark: {}",
+                m.path,
+                missing.join(", ")
+            ));
         }
     }
     eprintln!("corpus requests: tshark {tshark_sum}, credsift {ours_sum}");
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

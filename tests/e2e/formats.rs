@@ -5,9 +5,26 @@
 use crate::common::*;
 
 const FIELDS: [&str; 20] = [
-    "rule", "severity", "title", "source", "locator", "first_seen", "last_seen", "count",
-    "client", "server", "host", "method", "url", "location", "name", "kind", "key_fp", "evidence",
-    "detail", "cwe",
+    "rule",
+    "severity",
+    "title",
+    "source",
+    "locator",
+    "first_seen",
+    "last_seen",
+    "count",
+    "client",
+    "server",
+    "host",
+    "method",
+    "url",
+    "location",
+    "name",
+    "kind",
+    "key_fp",
+    "evidence",
+    "detail",
+    "cwe",
 ];
 
 fn scan_samples(extra: &[&str]) -> std::process::Output {
@@ -40,7 +57,12 @@ fn csv_header_and_json_object_of_tables() {
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
     assert_eq!(out.lines().next().unwrap(), FIELDS.join(","));
-    let o = scan_samples(&["--format", "json", "--report", "findings,summary,keys,sources"]);
+    let o = scan_samples(&[
+        "--format",
+        "json",
+        "--report",
+        "findings,summary,keys,sources",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json document");
     for t in ["findings", "summary", "keys", "sources"] {
@@ -65,7 +87,11 @@ fn parquet_reads_back_typed_and_equal() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let f = std::fs::File::open(out.join("findings.parquet")).unwrap();
     let df = ParquetReader::new(f).finish().unwrap();
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(names, FIELDS);
     assert!(matches!(
         df.column("first_seen").unwrap().dtype(),
@@ -82,10 +108,8 @@ fn sarif_validates_against_the_2_1_0_schema() {
     let o = scan_samples(&["--format", "sarif"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(include_str!(
-        "../data/sarif-schema-2.1.0.json"
-    ))
-    .unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../data/sarif-schema-2.1.0.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
@@ -95,14 +119,31 @@ fn sarif_validates_against_the_2_1_0_schema() {
         let loc = &r["locations"][0];
         assert!(loc["physicalLocation"]["artifactLocation"]["uri"].is_string());
         let name = loc["logicalLocations"][0]["name"].as_str().unwrap();
-        assert!(name.starts_with("frame ") || name.starts_with("entry "), "{name}");
+        assert!(
+            name.starts_with("frame ") || name.starts_with("entry "),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn output_is_identical_for_any_thread_count() {
-    let a = scan_samples(&["--format", "ndjson", "--threads", "1", "--report", "findings"]);
-    let b = scan_samples(&["--format", "ndjson", "--threads", "4", "--report", "findings"]);
+    let a = scan_samples(&[
+        "--format",
+        "ndjson",
+        "--threads",
+        "1",
+        "--report",
+        "findings",
+    ]);
+    let b = scan_samples(&[
+        "--format",
+        "ndjson",
+        "--threads",
+        "4",
+        "--report",
+        "findings",
+    ]);
     assert_eq!(a.stdout, b.stdout);
     let a = scan_samples(&["--format", "csv", "--threads", "1", "--report", "keys"]);
     let b = scan_samples(&["--format", "csv", "--threads", "3", "--report", "keys"]);
@@ -133,6 +174,11 @@ fn output_files_are_private() {
 
 #[test]
 fn fail_on_sets_exit_code_1() {
-    assert_eq!(scan_samples(&["--format", "ndjson", "--fail-on", "high"]).status.code(), Some(1));
+    assert_eq!(
+        scan_samples(&["--format", "ndjson", "--fail-on", "high"])
+            .status
+            .code(),
+        Some(1)
+    );
     assert_eq!(scan_samples(&["--format", "ndjson"]).status.code(), Some(0));
 }

@@ -3,3 +3,8 @@
 
 mod cli;
 mod common;
+mod corpus;
+mod formats;
+mod samples;
+mod secrets;
+mod snapshots;
