@@ -247,6 +247,14 @@ impl Engine {
                 stats.warnings.push(msg);
             }
         }
+        if stats.sanitized {
+            // A sanitized HAR had its Cookie and Authorization headers removed: a request that
+            // looks anonymous may not have been. Treat every request as authenticated so that
+            // the absence of a stripped header never becomes a finding.
+            for s in &mut produced.sightings {
+                s.request_authenticated = true;
+            }
+        }
         result.stats = stats;
         result.findings = produced.findings;
         result.sightings = produced.sightings;

@@ -102,6 +102,10 @@ pub struct TableSpec {
     pub login: Login,
     pub allowlist: Allowlist,
     pub detector: Vec<DetectorSpec>,
+    /// `[limits]` and `[rules]` of a `--config` file belong to `crate::config`; accepted here so
+    /// that one file carries both, while any other unknown key is still an error.
+    pub limits: Option<toml::Table>,
+    pub rules: Option<toml::Table>,
 }
 
 /// Parses one table. The error names the source and the TOML position, never a value.

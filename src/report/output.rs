@@ -35,8 +35,20 @@ pub fn create_private(path: &Path) -> Result<BufWriter<File>, ReportError> {
     Ok(BufWriter::new(f))
 }
 
+/// Keeps the kind of an I/O error that polars wrapped (a broken pipe must stay a broken pipe so
+/// that `credsift scan x | head` ends quietly).
 fn polars_io(e: PolarsError) -> std::io::Error {
-    std::io::Error::other(e.to_string())
+    fn io_kind(e: &PolarsError) -> Option<std::io::ErrorKind> {
+        match e {
+            PolarsError::IO { error, .. } => Some(error.kind()),
+            PolarsError::Context { error, .. } => io_kind(error),
+            _ => None,
+        }
+    }
+    match io_kind(&e) {
+        Some(kind) => std::io::Error::new(kind, e.to_string()),
+        None => std::io::Error::other(e.to_string()),
+    }
 }
 
 /// One table in CSV (with header) or NDJSON (one object per row).

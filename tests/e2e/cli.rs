@@ -86,3 +86,155 @@ fn sarif_refuses_other_tables_and_parquet_needs_a_directory() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--output"));
 }
+
+#[test]
+fn broken_pipe_ends_quietly() {
+    use std::io::Read;
+    for format in ["ndjson", "table", "csv"] {
+        let mut child = bin()
+            .args([
+                "scan",
+                samples().to_str().unwrap(),
+                "-q",
+                "--format",
+                format,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        out.read_exact(&mut first).unwrap();
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+        assert!(stderr(&o).is_empty(), "{format}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn stdin_and_compressed_inputs() {
+    use std::io::Write;
+    let pcap = std::fs::read(samples().join("rules-jwt.pcap")).unwrap();
+    let mut child = bin()
+        .args(["scan", "-", "--format", "ndjson", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&pcap).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let from_stdin = stdout(&o);
+    assert!(from_stdin.contains("\"rule\":\"jwt-alg-none\""));
+    assert!(from_stdin.contains("\"source\":\"-\""));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&pcap).unwrap();
+    let gz_path = write(dir.path(), "capture.bin", &gz.finish().unwrap());
+    let har = std::fs::read(samples().join("har-firefox.har")).unwrap();
+    let zst_path = write(
+        dir.path(),
+        "export.zst",
+        &zstd::encode_all(&har[..], 3).unwrap(),
+    );
+    let o = run(&[
+        "scan",
+        gz_path.to_str().unwrap(),
+        zst_path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--report",
+        "findings,sources",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let formats: Vec<&str> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["pcap+gzip", "har+zstd"]);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"jwt-alg-none") && rules.contains(&"credential-in-response"));
+}
+
+#[test]
+fn config_file_ignores_rules_and_allowlists_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = samples().join("rules-jwt.pcap");
+    let base = run(&["scan", sample.to_str().unwrap(), "--format", "ndjson", "-q"]);
+    assert!(stdout(&base).contains("jwt-alg-none"));
+    let cfg = write(
+        dir.path(),
+        "c.toml",
+        b"[rules]\nignore = [\"jwt-alg-none\"]\n\n[allowlist]\nhosts = [\"accounts.example.com\"]\n",
+    );
+    let o = run(&[
+        "scan",
+        sample.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        "-q",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("jwt-alg-none"), "{out}");
+    assert!(
+        !out.contains("accounts.example.com"),
+        "allowlisted host: {out}"
+    );
+    let bad = write(dir.path(), "bad.toml", b"[nonsense]\nx = 1\n");
+    let o = run(&[
+        "scan",
+        sample.to_str().unwrap(),
+        "--config",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.toml") || stderr(&o).contains("config"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn quiet_silences_warnings_and_warnings_name_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = samples().join("rules-jwt.pcap");
+    let junk = write(dir.path(), "junk.dat", b"\x00\x01\x02 not a capture");
+    let o = run(&[
+        "scan",
+        good.to_str().unwrap(),
+        junk.to_str().unwrap(),
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "one readable input is enough");
+    assert!(stderr(&o).contains("junk.dat"));
+    assert!(
+        !stdout(&o).contains("junk.dat"),
+        "warnings never go to the findings stream"
+    );
+    let o = run(&[
+        "scan",
+        good.to_str().unwrap(),
+        junk.to_str().unwrap(),
+        "-q",
+        "--format",
+        "ndjson",
+    ]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
