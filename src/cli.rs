@@ -245,8 +245,8 @@ pub fn scan_config(a: ScanArgs) -> Result<ScanConfig> {
             }
         })
         .collect();
-    let color = stdout_tty
-        && a.output.is_none()
+    let terminal = stdout_tty && a.output.is_none();
+    let color = terminal
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     Ok(ScanConfig {
         inputs,
@@ -269,6 +269,7 @@ pub fn scan_config(a: ScanArgs) -> Result<ScanConfig> {
         quiet: a.quiet,
         verbose: a.verbose,
         color,
+        terminal,
         progress: !a.quiet && std::io::stderr().is_terminal(),
         summary_after_table: default_reports && format == OutputFormat::Table && stdout_tty,
     })
@@ -313,6 +314,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
         output: cfg.output.clone(),
         reveal: cfg.reveal,
         color: cfg.color,
+        terminal: cfg.terminal,
         summary_after_table: cfg.summary_after_table,
     };
     let stdout = std::io::stdout();

@@ -103,6 +103,8 @@ pub struct ScanConfig {
     pub verbose: u8,
     /// Colour severities in table output.
     pub color: bool,
+    /// Stdout is a terminal and no `--output` was given.
+    pub terminal: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
     /// Append the one-screen summary after the table output.

@@ -40,6 +40,8 @@ pub struct ReportOptions {
     pub output: Option<PathBuf>,
     pub reveal: bool,
     pub color: bool,
+    /// Stdout is a terminal (and no `--output`): tables fit its width.
+    pub terminal: bool,
     /// After a table-format findings report, print the one-screen summary.
     pub summary_after_table: bool,
 }

@@ -16,10 +16,8 @@ const MAX_CELL: usize = 60;
 /// Columns shown for each table in the terminal (all columns stay in the structured formats).
 fn shown_columns(kind: ReportKind) -> &'static [&'static str] {
     match kind {
-        ReportKind::Findings => &[
-            "severity", "rule", "host", "location", "name", "kind", "evidence", "count", "locator",
-            "source", "detail",
-        ],
+        // Findings have their own terminal view (`findings_view`).
+        ReportKind::Findings => &[],
         ReportKind::Summary => &[
             "group",
             "name",
@@ -77,11 +75,11 @@ pub fn cell_text(col: &Column, row: usize) -> String {
     }
 }
 
-fn elide(s: &str) -> String {
-    if s.chars().count() <= MAX_CELL {
+fn elide(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
         return s.to_string();
     }
-    let mut t: String = s.chars().take(MAX_CELL - 1).collect();
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
     t.push('…');
     t
 }
@@ -96,32 +94,107 @@ fn severity_color(s: &str) -> Option<Color> {
     }
 }
 
-pub fn render(kind: ReportKind, df: &DataFrame, color: bool) -> String {
+/// The last path component: in a terminal the file name says enough, the full path is in the
+/// structured formats.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Narrowest width a column may wrap to in a terminal, so that short identifiers are not broken
+/// letter by letter.
+const MIN_WRAP: u16 = 16;
+
+/// Findings in a terminal: related columns are joined so that the table fits a screen
+/// (`where` = location and name, `credential` = kind and masked value, `at` = file and frame).
+fn findings_view(df: &DataFrame) -> (Vec<String>, Vec<Vec<String>>) {
+    let get = |n: &str, r: usize| {
+        df.column(n)
+            .map(|c| cell_text(c, r))
+            .unwrap_or_default()
+    };
+    let header = [
+        "severity", "rule", "host", "where", "credential", "count", "at", "detail",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = (0..df.height())
+        .map(|r| {
+            vec![
+                get("severity", r),
+                get("rule", r),
+                elide(&get("host", r), MAX_CELL),
+                elide(format!("{} {}", get("location", r), get("name", r)).trim(), MAX_CELL),
+                elide(format!("{} {}", get("kind", r), get("evidence", r)).trim(), MAX_CELL),
+                get("count", r),
+                elide(
+                    format!("{} {}", file_name(&get("source", r)), get("locator", r)).trim(),
+                    MAX_CELL,
+                ),
+                elide(&get("detail", r), 2 * MAX_CELL),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+fn generic_view(kind: ReportKind, df: &DataFrame) -> (Vec<String>, Vec<Vec<String>>) {
     let cols: Vec<&Column> = shown_columns(kind)
         .iter()
         .filter_map(|c| df.column(c).ok())
         .collect();
+    let header = cols.iter().map(|c| c.name().to_string()).collect();
+    let rows = (0..df.height())
+        .map(|r| {
+            cols.iter()
+                .map(|c| elide(&cell_text(c, r), MAX_CELL))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+pub fn render(kind: ReportKind, df: &DataFrame, terminal: bool, color: bool) -> String {
+    let (header, rows) = match kind {
+        ReportKind::Findings => findings_view(df),
+        _ => generic_view(kind, df),
+    };
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if !color {
-        t.force_no_tty();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    if terminal {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        if color {
+            t.enforce_styling();
+        }
     } else {
-        t.enforce_styling();
+        t.force_no_tty();
     }
-    t.set_header(cols.iter().map(|c| Cell::new(c.name().as_str())));
-    for row in 0..df.height() {
-        t.add_row(cols.iter().map(|c| {
-            let text = elide(&cell_text(c, row));
+    t.set_header(header.iter().map(Cell::new));
+    for cells in rows {
+        t.add_row(cells.into_iter().enumerate().map(|(j, text)| {
             let mut cell = Cell::new(&text);
             if color
-                && c.name().as_str() == "severity"
+                && j == 0
+                && kind == ReportKind::Findings
                 && let Some(col) = severity_color(&text)
             {
                 cell = cell.fg(col);
             }
             cell
         }));
+    }
+    if terminal {
+        let widths = t.column_max_content_widths();
+        for (i, (col, w)) in t.column_iter_mut().zip(widths).enumerate() {
+            // Severity and rule id are read first: never wrap them.
+            let keep = if kind == ReportKind::Findings && i < 2 {
+                w
+            } else {
+                w.min(MIN_WRAP)
+            };
+            col.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+                comfy_table::Width::Fixed(keep),
+            ));
+        }
     }
     t.to_string()
 }
@@ -136,7 +209,7 @@ pub fn write_all(
     for (kind, df) in &tables.list {
         writeln!(w, "{} ({} rows)", kind.as_str(), df.height())?;
         if df.height() > 0 {
-            writeln!(w, "{}", render(*kind, df, opts.color))?;
+            writeln!(w, "{}", render(*kind, df, opts.terminal, opts.color))?;
         }
         writeln!(w)?;
     }
