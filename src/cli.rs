@@ -405,9 +405,10 @@ impl Progress {
         done: Arc<std::sync::atomic::AtomicU64>,
     ) -> Progress {
         let total: u64 = inputs.iter().filter_map(|i| i.size).sum();
+        // Hidden until the scan has run for about a second, so quick scans print nothing.
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(total),
-            indicatif::ProgressDrawTarget::stderr(),
+            indicatif::ProgressDrawTarget::hidden(),
         );
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -416,8 +417,6 @@ impl Progress {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_message(format!("{} file(s)", inputs.len()));
-        // Only show up after about a second, so quick scans print nothing.
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (b, s) = (bar.clone(), stop.clone());
         let handle = std::thread::spawn(move || {
