@@ -246,8 +246,7 @@ pub fn scan_config(a: ScanArgs) -> Result<ScanConfig> {
         })
         .collect();
     let terminal = stdout_tty && a.output.is_none();
-    let color = terminal
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     Ok(ScanConfig {
         inputs,
         ingest,

@@ -100,6 +100,21 @@ pub fn counted<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
+/// A finding about a group of sightings of one key: located at the first, counting them all,
+/// spanning their times. `None` for an empty group.
+pub fn group_finding(
+    meta: &'static RuleMeta,
+    group: &[&Sighting],
+    detail: String,
+) -> Option<Finding> {
+    let first = group.first()?;
+    let mut f = first.finding(meta);
+    f.count = group.len() as u64;
+    (f.first_seen, f.last_seen) = span(group);
+    f.detail = detail;
+    Some(f)
+}
+
 /// Time span of a group of sightings, for a finding's first/last seen.
 pub fn span(group: &[&Sighting]) -> (Option<Timestamp>, Option<Timestamp>) {
     (

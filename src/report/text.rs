@@ -107,13 +107,16 @@ const MIN_WRAP: u16 = 16;
 /// Findings in a terminal: related columns are joined so that the table fits a screen
 /// (`where` = location and name, `credential` = kind and masked value, `at` = file and frame).
 fn findings_view(df: &DataFrame) -> (Vec<String>, Vec<Vec<String>>) {
-    let get = |n: &str, r: usize| {
-        df.column(n)
-            .map(|c| cell_text(c, r))
-            .unwrap_or_default()
-    };
+    let get = |n: &str, r: usize| df.column(n).map(|c| cell_text(c, r)).unwrap_or_default();
     let header = [
-        "severity", "rule", "host", "where", "credential", "count", "at", "detail",
+        "severity",
+        "rule",
+        "host",
+        "where",
+        "credential",
+        "count",
+        "at",
+        "detail",
     ]
     .map(String::from)
     .to_vec();
@@ -123,8 +126,14 @@ fn findings_view(df: &DataFrame) -> (Vec<String>, Vec<Vec<String>>) {
                 get("severity", r),
                 get("rule", r),
                 elide(&get("host", r), MAX_CELL),
-                elide(format!("{} {}", get("location", r), get("name", r)).trim(), MAX_CELL),
-                elide(format!("{} {}", get("kind", r), get("evidence", r)).trim(), MAX_CELL),
+                elide(
+                    format!("{} {}", get("location", r), get("name", r)).trim(),
+                    MAX_CELL,
+                ),
+                elide(
+                    format!("{} {}", get("kind", r), get("evidence", r)).trim(),
+                    MAX_CELL,
+                ),
                 get("count", r),
                 elide(
                     format!("{} {}", file_name(&get("source", r)), get("locator", r)).trim(),

@@ -4,7 +4,10 @@
 //! that `credsift rules` prints.
 
 use crate::analyze::RuleMeta;
+use crate::analyze::{CorrelationRule, Sighting, SightingPool};
+use crate::model::Finding;
 use crate::model::Severity;
+use crate::recognize::Side;
 
 pub static META: RuleMeta = RuleMeta {
     id: "key-issued-unauthenticated",
@@ -17,10 +20,6 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Issue credentials only after authentication; scope keys that must ship to clients to public, read-only operations.",
     per_exchange: false,
 };
-
-use crate::analyze::{CorrelationRule, Sighting, SightingPool};
-use crate::model::Finding;
-use crate::recognize::Side;
 
 /// The issuing sighting must be the key's first sighting, on the response side, for a request
 /// that carried no credential; a later request must present the key. Session cookies are left

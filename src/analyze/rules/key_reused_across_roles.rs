@@ -3,7 +3,12 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use std::collections::BTreeSet;
+
 use crate::analyze::RuleMeta;
+use crate::analyze::sighting::counted;
+use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::group_finding};
+use crate::model::Finding;
 use crate::model::Severity;
 
 pub static META: RuleMeta = RuleMeta {
@@ -17,12 +22,6 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Derive the role server-side from the credential; issue separate keys per role; enforce scopes on every write.",
     per_exchange: false,
 };
-
-use std::collections::BTreeSet;
-
-use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::span};
-use crate::model::Finding;
 
 /// Two checks: (1) one non-JWT credential presented with two or more distinct non-empty role
 /// sets (role headers, claims of a JWT sent beside it); (2) any credential, JWTs included, whose
@@ -69,9 +68,6 @@ impl CorrelationRule for KeyReusedAcrossRoles {
         for (_, group) in pool.by_key() {
             let presented: Vec<&Sighting> =
                 group.iter().copied().filter(|s| s.presented()).collect();
-            let Some(first) = presented.first() else {
-                continue;
-            };
             let non_jwt: Vec<&Sighting> = presented
                 .iter()
                 .copied()
@@ -79,16 +75,13 @@ impl CorrelationRule for KeyReusedAcrossRoles {
                 .collect();
             let sets: BTreeSet<Vec<&str>> = non_jwt.iter().map(|s| role_set(s)).collect();
             if sets.len() >= 2 {
-                let mut f = first.finding(&META);
-                f.count = non_jwt.len() as u64;
-                (f.first_seen, f.last_seen) = span(&non_jwt);
                 let shown: Vec<String> = non_jwt.iter().map(|s| role_set(s).join("+")).collect();
-                f.detail = format!(
+                let detail = format!(
                     "{} role sets: {}",
                     sets.len(),
                     counted(shown.iter().map(String::as_str))
                 );
-                out.push(f);
+                out.extend(group_finding(&META, &non_jwt, detail));
                 continue;
             }
             let writes: Vec<&Sighting> = presented
@@ -102,15 +95,12 @@ impl CorrelationRule for KeyReusedAcrossRoles {
                 })
                 .collect();
             if let Some(w) = writes.first() {
-                let mut f = w.finding(&META);
-                f.count = writes.len() as u64;
-                (f.first_seen, f.last_seen) = span(&writes);
-                f.detail = format!(
+                let detail = format!(
                     "read-only scope ({}) used to write: {}",
                     role_set(w).join(" "),
                     counted(writes.iter().map(|s| s.method.as_str()))
                 );
-                out.push(f);
+                out.extend(group_finding(&META, &writes, detail));
             }
         }
     }

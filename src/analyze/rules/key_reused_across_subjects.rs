@@ -3,7 +3,12 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use std::collections::BTreeSet;
+
 use crate::analyze::RuleMeta;
+use crate::analyze::sighting::counted;
+use crate::analyze::{CorrelationRule, SightingPool, sighting::group_finding};
+use crate::model::Finding;
 use crate::model::Severity;
 
 pub static META: RuleMeta = RuleMeta {
@@ -17,12 +22,6 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Issue one credential per user or per service identity; bind keys to their subject server-side.",
     per_exchange: false,
 };
-
-use std::collections::BTreeSet;
-
-use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, SightingPool, sighting::span};
-use crate::model::Finding;
 
 /// Subjects come from identity evidence beside the credential (JWT `sub`/email next to an API
 /// key, Basic/Digest users, user headers, login form users). Sessions are not counted as
@@ -49,13 +48,7 @@ impl CorrelationRule for KeyReusedAcrossSubjects {
             if subjects.len() < 2 {
                 continue;
             }
-            let Some(first) = presented.first() else {
-                continue;
-            };
-            let mut f = first.finding(&META);
-            f.count = presented.len() as u64;
-            (f.first_seen, f.last_seen) = span(&presented);
-            f.detail = format!(
+            let detail = format!(
                 "{} subjects: {}",
                 subjects.len(),
                 counted(
@@ -64,7 +57,7 @@ impl CorrelationRule for KeyReusedAcrossSubjects {
                         .flat_map(|s| s.subjects.iter().map(String::as_str))
                 )
             );
-            out.push(f);
+            out.extend(group_finding(&META, &presented, detail));
         }
     }
 }

@@ -3,8 +3,13 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use std::collections::BTreeSet;
+
 use crate::analyze::RuleMeta;
+use crate::analyze::sighting::counted;
+use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::group_finding};
 use crate::model::Severity;
+use crate::model::{Finding, Location};
 
 pub static META: RuleMeta = RuleMeta {
     id: "key-used-across-services",
@@ -17,12 +22,6 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Use per-service credentials or token exchange with audience-restricted tokens.",
     per_exchange: false,
 };
-
-use std::collections::BTreeSet;
-
-use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::span};
-use crate::model::{Finding, Location};
 
 /// Cookies are left out: a browser sends a cookie to every host its Domain covers, which is the
 /// cookie-broad-scope rule's concern, not a key deliberately forwarded.
@@ -44,18 +43,12 @@ impl CorrelationRule for KeyUsedAcrossServices {
             if hosts.len() < 2 {
                 continue;
             }
-            let Some(first) = presented.first() else {
-                continue;
-            };
-            let mut f = first.finding(&META);
-            f.count = presented.len() as u64;
-            (f.first_seen, f.last_seen) = span(&presented);
-            f.detail = format!(
+            let detail = format!(
                 "{} hosts: {}",
                 hosts.len(),
                 counted(presented.iter().map(|s| s.host.as_str()))
             );
-            out.push(f);
+            out.extend(group_finding(&META, &presented, detail));
         }
     }
 }

@@ -3,8 +3,13 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::analyze::RuleMeta;
+use crate::analyze::{CorrelationRule, Sighting, SightingPool};
 use crate::model::Severity;
+use crate::model::{Finding, Location};
+use crate::recognize::Side;
 
 pub static META: RuleMeta = RuleMeta {
     id: "session-fixation",
@@ -17,12 +22,6 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Issue a new session id on every privilege change (login, logout, role change) and invalidate the old one.",
     per_exchange: false,
 };
-
-use std::collections::{HashMap, HashSet};
-
-use crate::analyze::{CorrelationRule, Sighting, SightingPool};
-use crate::model::{Finding, Location};
-use crate::recognize::Side;
 
 /// For each session identifier presented in a successful login request (2xx or 3xx): if the
 /// login response did not set a new value for the same cookie name, and the identifier is

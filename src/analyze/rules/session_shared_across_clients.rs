@@ -3,7 +3,12 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use std::collections::BTreeSet;
+
 use crate::analyze::RuleMeta;
+use crate::analyze::sighting::counted;
+use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::group_finding};
+use crate::model::Finding;
 use crate::model::Severity;
 
 pub static META: RuleMeta = RuleMeta {
@@ -17,12 +22,6 @@ pub static META: RuleMeta = RuleMeta {
     remediation: "Bind sessions to client properties where feasible, detect concurrent use, and rotate session ids often.",
     per_exchange: false,
 };
-
-use std::collections::BTreeSet;
-
-use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::span};
-use crate::model::Finding;
 
 /// Longest user agent shown in `detail`.
 const UA_SHOWN: usize = 48;
@@ -65,12 +64,6 @@ impl CorrelationRule for SessionSharedAcrossClients {
             if ips.len() < 2 && uas.len() < 2 {
                 continue;
             }
-            let Some(first) = presented.first() else {
-                continue;
-            };
-            let mut f = first.finding(&META);
-            f.count = presented.len() as u64;
-            (f.first_seen, f.last_seen) = span(&presented);
             let mut parts = Vec::new();
             if ips.len() >= 2 {
                 parts.push(format!(
@@ -96,8 +89,7 @@ impl CorrelationRule for SessionSharedAcrossClients {
             } else if uas.len() < 2 {
                 parts.push("one user agent".into());
             }
-            f.detail = parts.join("; ");
-            out.push(f);
+            out.extend(group_finding(&META, &presented, parts.join("; ")));
         }
     }
 }
