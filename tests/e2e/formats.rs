@@ -184,3 +184,24 @@ fn fail_on_sets_exit_code_1() {
     );
     assert_eq!(scan_samples(&["--format", "ndjson"]).status.code(), Some(0));
 }
+
+#[test]
+fn output_does_not_depend_on_input_order() {
+    let dir = samples();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .filter(|p| !p.ends_with(".md"))
+        .collect();
+    files.sort();
+    let scan = |files: &[String]| {
+        let mut args = vec!["scan", "--salt", "order", "-q", "--format", "ndjson"];
+        args.extend(files.iter().map(String::as_str));
+        run(&args).stdout
+    };
+    let forward = scan(&files);
+    files.reverse();
+    let backward = scan(&files);
+    assert!(!forward.is_empty());
+    assert_eq!(forward, backward);
+}
