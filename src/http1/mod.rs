@@ -305,45 +305,55 @@ fn to_response(m: Msg) -> Response {
 }
 
 impl StreamHandler for Http1Handler<'_> {
-    type State = HttpConn;
+    /// Allocated on the first byte, gap or anomaly: a connection that never carries data (a
+    /// SYN flood, a port scan) costs the reassembler's table entry and nothing here.
+    type State = Option<Box<HttpConn>>;
 
-    fn open(&mut self, _info: &ConnInfo, _meta: Meta) -> HttpConn {
-        HttpConn::default()
+    fn open(&mut self, _info: &ConnInfo, _meta: Meta) -> Self::State {
+        None
     }
 
     fn data(
         &mut self,
-        st: &mut HttpConn,
+        st: &mut Self::State,
         info: &ConnInfo,
         dir: usize,
         data: &[u8],
         meta: Meta,
     ) -> Verdict {
+        let st = st.get_or_insert_with(Box::default);
         self.with_side(st, info, dir, |s, env| s.feed(data, meta, env))
     }
 
     fn gap(
         &mut self,
-        st: &mut HttpConn,
+        st: &mut Self::State,
         info: &ConnInfo,
         dir: usize,
         len: u64,
         _meta: Meta,
     ) -> Verdict {
+        let st = st.get_or_insert_with(Box::default);
         self.with_side(st, info, dir, |s, env| s.gap(len, env))
     }
 
-    fn anomaly(&mut self, st: &mut HttpConn, _info: &ConnInfo, dir: usize, a: Anomaly) {
+    fn anomaly(&mut self, st: &mut Self::State, _info: &ConnInfo, dir: usize, a: Anomaly) {
         // Reassembly anomalies (overlap conflicts, bounds) belong to the message under way in
         // that direction, or to the next one.
-        st.sides[dir].note(a);
+        st.get_or_insert_with(Box::default).sides[dir].note(a);
     }
 
-    fn end(&mut self, st: &mut HttpConn, info: &ConnInfo, dir: usize, _meta: Meta) {
-        self.with_side(st, info, dir, |s, env| s.end(env));
+    fn end(&mut self, st: &mut Self::State, info: &ConnInfo, dir: usize, _meta: Meta) {
+        // Without any data there is nothing to end.
+        if let Some(st) = st {
+            self.with_side(st, info, dir, |s, env| s.end(env));
+        }
     }
 
-    fn close(&mut self, mut st: HttpConn, info: &ConnInfo, _meta: Meta) {
+    fn close(&mut self, st: Self::State, info: &ConnInfo, _meta: Meta) {
+        let Some(mut st) = st else {
+            return;
+        };
         for dir in 0..2 {
             if !st.sides[dir].is_done() {
                 self.with_side(&mut st, info, dir, |s, env| s.end(env));
