@@ -9,6 +9,9 @@ pub mod head;
 pub mod side;
 pub mod tls;
 
+#[cfg(test)]
+mod props;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -465,6 +468,72 @@ mod tests {
         // The stray "foo\r\n" after the first response body is skipped and flagged.
         assert!(got[1].4.contains(&Anomaly::UnparseableSkipped));
         assert!(got[3].4.is_empty());
+    }
+
+    /// Exchanges of one connection whose client sends `client` in segments of `mss` bytes.
+    fn client_only(client: &[u8], mss: usize, cfg: &IngestConfig) -> Vec<Exchange> {
+        let mut stats = SourceStats::default();
+        let mut out = Vec::new();
+        let mut sink = |e: Exchange| out.push(e);
+        {
+            let mut h = Http1Handler::new(Arc::from("t"), cfg, &mut stats, &mut sink);
+            let mut r = Reassembler::new(ReasmConfig::from(cfg));
+            let c: std::net::SocketAddr = "10.0.0.1:1000".parse().unwrap();
+            let s: std::net::SocketAddr = "10.0.0.2:80".parse().unwrap();
+            for (i, part) in client.chunks(mss).enumerate() {
+                let seg = Segment {
+                    src: c,
+                    dst: s,
+                    seq: (i * mss) as u32,
+                    ack: None,
+                    syn: false,
+                    fin: false,
+                    rst: false,
+                    payload: part,
+                };
+                let frame = i as u64 + 1;
+                r.segment(&seg, Meta { frame, ts: 0 }, &mut h);
+            }
+            r.finish_all(&mut h);
+        }
+        out
+    }
+
+    #[test]
+    fn oversized_first_head_does_not_hide_later_requests() {
+        let cfg = IngestConfig::default();
+        let mut client = b"GET /big HTTP/1.1\r\nHost: h\r\n".to_vec();
+        while client.len() < 3 * cfg.max_header_bytes {
+            client.extend_from_slice(b"X-Filler: 0123456789abcdef\r\n");
+        }
+        client.extend_from_slice(b"\r\nGET /login?password=hunter2 HTTP/1.1\r\nHost: h\r\n\r\n");
+        for mss in [1460, 1 << 20] {
+            let got = client_only(&client, mss, &cfg);
+            let targets: Vec<_> = got
+                .iter()
+                .filter_map(|e| e.request.as_ref().map(|r| r.target.as_str()))
+                .collect();
+            assert_eq!(targets, vec!["/login?password=hunter2"], "mss {mss}");
+            assert!(got[0].anomalies.contains(&Anomaly::LimitHit));
+            assert!(got[0].anomalies.contains(&Anomaly::UnparseableSkipped));
+        }
+    }
+
+    #[test]
+    fn connection_without_data_emits_nothing() {
+        let cfg = IngestConfig::default();
+        assert!(client_only(b"", 1, &cfg).is_empty());
+        let mut stats = SourceStats::default();
+        let mut sink = |_: Exchange| panic!("nothing to emit");
+        let mut h = Http1Handler::new(Arc::from("t"), &cfg, &mut stats, &mut sink);
+        let info = ConnInfo {
+            id: 1,
+            addrs: ["10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap()],
+        };
+        let mut st = h.open(&info, Meta::default());
+        assert!(st.is_none(), "no state before data");
+        h.end(&mut st, &info, 0, Meta::default());
+        h.close(st, &info, Meta::default());
     }
 
     proptest! {

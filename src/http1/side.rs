@@ -303,8 +303,11 @@ impl Side {
                         }
                         Start::Yes(k) => k,
                     };
-                    let Some(end) = head::head_end(rest, 0) else {
-                        if rest.len() > env.cfg.max_header_bytes {
+                    // A head longer than the bound is refused however it was segmented (one
+                    // big segment could otherwise bring a head of any length at once).
+                    let max = env.cfg.max_header_bytes;
+                    let Some(end) = head::head_end(rest, 0).filter(|&e| e <= max) else {
+                        if rest.len() > max {
                             // A valid start line: this direction speaks HTTP, so the oversized
                             // head must not make it look like something else and be given up
                             // (that would hide every later message: an evasion).
