@@ -3,6 +3,7 @@
 //! `engine` drives that flow over many inputs in parallel and `cli` is the command-line edge.
 
 pub mod analyze;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -12,5 +13,6 @@ pub mod ingest;
 pub mod model;
 pub mod reassembly;
 pub mod recognize;
+#[cfg(feature = "cli")]
 pub mod report;
 pub mod secret;

@@ -9,6 +9,9 @@ pub mod head;
 pub mod side;
 pub mod tls;
 
+#[cfg(test)]
+mod props;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -305,45 +308,55 @@ fn to_response(m: Msg) -> Response {
 }
 
 impl StreamHandler for Http1Handler<'_> {
-    type State = HttpConn;
+    /// Allocated on the first byte, gap or anomaly: a connection that never carries data (a
+    /// SYN flood, a port scan) costs the reassembler's table entry and nothing here.
+    type State = Option<Box<HttpConn>>;
 
-    fn open(&mut self, _info: &ConnInfo, _meta: Meta) -> HttpConn {
-        HttpConn::default()
+    fn open(&mut self, _info: &ConnInfo, _meta: Meta) -> Self::State {
+        None
     }
 
     fn data(
         &mut self,
-        st: &mut HttpConn,
+        st: &mut Self::State,
         info: &ConnInfo,
         dir: usize,
         data: &[u8],
         meta: Meta,
     ) -> Verdict {
+        let st = st.get_or_insert_with(Box::default);
         self.with_side(st, info, dir, |s, env| s.feed(data, meta, env))
     }
 
     fn gap(
         &mut self,
-        st: &mut HttpConn,
+        st: &mut Self::State,
         info: &ConnInfo,
         dir: usize,
         len: u64,
         _meta: Meta,
     ) -> Verdict {
+        let st = st.get_or_insert_with(Box::default);
         self.with_side(st, info, dir, |s, env| s.gap(len, env))
     }
 
-    fn anomaly(&mut self, st: &mut HttpConn, _info: &ConnInfo, dir: usize, a: Anomaly) {
+    fn anomaly(&mut self, st: &mut Self::State, _info: &ConnInfo, dir: usize, a: Anomaly) {
         // Reassembly anomalies (overlap conflicts, bounds) belong to the message under way in
         // that direction, or to the next one.
-        st.sides[dir].note(a);
+        st.get_or_insert_with(Box::default).sides[dir].note(a);
     }
 
-    fn end(&mut self, st: &mut HttpConn, info: &ConnInfo, dir: usize, _meta: Meta) {
-        self.with_side(st, info, dir, |s, env| s.end(env));
+    fn end(&mut self, st: &mut Self::State, info: &ConnInfo, dir: usize, _meta: Meta) {
+        // Without any data there is nothing to end.
+        if let Some(st) = st {
+            self.with_side(st, info, dir, |s, env| s.end(env));
+        }
     }
 
-    fn close(&mut self, mut st: HttpConn, info: &ConnInfo, _meta: Meta) {
+    fn close(&mut self, st: Self::State, info: &ConnInfo, _meta: Meta) {
+        let Some(mut st) = st else {
+            return;
+        };
         for dir in 0..2 {
             if !st.sides[dir].is_done() {
                 self.with_side(&mut st, info, dir, |s, env| s.end(env));
@@ -455,6 +468,72 @@ mod tests {
         // The stray "foo\r\n" after the first response body is skipped and flagged.
         assert!(got[1].4.contains(&Anomaly::UnparseableSkipped));
         assert!(got[3].4.is_empty());
+    }
+
+    /// Exchanges of one connection whose client sends `client` in segments of `mss` bytes.
+    fn client_only(client: &[u8], mss: usize, cfg: &IngestConfig) -> Vec<Exchange> {
+        let mut stats = SourceStats::default();
+        let mut out = Vec::new();
+        let mut sink = |e: Exchange| out.push(e);
+        {
+            let mut h = Http1Handler::new(Arc::from("t"), cfg, &mut stats, &mut sink);
+            let mut r = Reassembler::new(ReasmConfig::from(cfg));
+            let c: std::net::SocketAddr = "10.0.0.1:1000".parse().unwrap();
+            let s: std::net::SocketAddr = "10.0.0.2:80".parse().unwrap();
+            for (i, part) in client.chunks(mss).enumerate() {
+                let seg = Segment {
+                    src: c,
+                    dst: s,
+                    seq: (i * mss) as u32,
+                    ack: None,
+                    syn: false,
+                    fin: false,
+                    rst: false,
+                    payload: part,
+                };
+                let frame = i as u64 + 1;
+                r.segment(&seg, Meta { frame, ts: 0 }, &mut h);
+            }
+            r.finish_all(&mut h);
+        }
+        out
+    }
+
+    #[test]
+    fn oversized_first_head_does_not_hide_later_requests() {
+        let cfg = IngestConfig::default();
+        let mut client = b"GET /big HTTP/1.1\r\nHost: h\r\n".to_vec();
+        while client.len() < 3 * cfg.max_header_bytes {
+            client.extend_from_slice(b"X-Filler: 0123456789abcdef\r\n");
+        }
+        client.extend_from_slice(b"\r\nGET /login?password=hunter2 HTTP/1.1\r\nHost: h\r\n\r\n");
+        for mss in [1460, 1 << 20] {
+            let got = client_only(&client, mss, &cfg);
+            let targets: Vec<_> = got
+                .iter()
+                .filter_map(|e| e.request.as_ref().map(|r| r.target.as_str()))
+                .collect();
+            assert_eq!(targets, vec!["/login?password=hunter2"], "mss {mss}");
+            assert!(got[0].anomalies.contains(&Anomaly::LimitHit));
+            assert!(got[0].anomalies.contains(&Anomaly::UnparseableSkipped));
+        }
+    }
+
+    #[test]
+    fn connection_without_data_emits_nothing() {
+        let cfg = IngestConfig::default();
+        assert!(client_only(b"", 1, &cfg).is_empty());
+        let mut stats = SourceStats::default();
+        let mut sink = |_: Exchange| panic!("nothing to emit");
+        let mut h = Http1Handler::new(Arc::from("t"), &cfg, &mut stats, &mut sink);
+        let info = ConnInfo {
+            id: 1,
+            addrs: ["10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap()],
+        };
+        let mut st = h.open(&info, Meta::default());
+        assert!(st.is_none(), "no state before data");
+        h.end(&mut st, &info, 0, Meta::default());
+        h.close(st, &info, Meta::default());
     }
 
     proptest! {

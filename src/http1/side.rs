@@ -291,7 +291,7 @@ impl Side {
                         pos += blank;
                         continue;
                     }
-                    match head::message_start(rest, self.role) {
+                    let started = match head::message_start(rest, self.role) {
                         Start::No => {
                             self.st = St::Resync;
                             continue;
@@ -301,10 +301,17 @@ impl Side {
                             self.scan_from = 0;
                             return;
                         }
-                        Start::Yes(_) => {}
-                    }
-                    let Some(end) = head::head_end(rest, 0) else {
-                        if rest.len() > env.cfg.max_header_bytes {
+                        Start::Yes(k) => k,
+                    };
+                    // A head longer than the bound is refused however it was segmented (one
+                    // big segment could otherwise bring a head of any length at once).
+                    let max = env.cfg.max_header_bytes;
+                    let Some(end) = head::head_end(rest, 0).filter(|&e| e <= max) else {
+                        if rest.len() > max {
+                            // A valid start line: this direction speaks HTTP, so the oversized
+                            // head must not make it look like something else and be given up
+                            // (that would hide every later message: an evasion).
+                            self.role.get_or_insert(started);
                             push_unique(&mut self.pending, Anomaly::LimitHit);
                             push_unique(&mut self.pending, Anomaly::UnparseableSkipped);
                             self.st = St::Resync;
