@@ -787,6 +787,7 @@ fn engine() -> &'static Engine {
             quiet: true,
             verbose: 0,
             color: false,
+            terminal: false,
             progress: false,
             summary_after_table: false,
         };

@@ -30,6 +30,7 @@ fn engine() -> Engine {
         quiet: true,
         verbose: 0,
         color: false,
+        terminal: false,
         progress: false,
         summary_after_table: false,
     };
