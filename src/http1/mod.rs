@@ -23,7 +23,7 @@ use side::{Env, Event, Msg, ReqInfo, Side};
 
 /// Completed requests waiting for their responses on one connection; beyond this the oldest is
 /// emitted without a response.
-const MAX_QUEUED: usize = 256;
+pub const MAX_QUEUED: usize = 256;
 
 /// The HTTP state of one TCP connection.
 #[derive(Default)]

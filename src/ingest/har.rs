@@ -55,6 +55,8 @@ pub fn read_har(
 ) -> Result<(), IngestError> {
     let count = Cell::new(0u64);
     let strings_cut = Cell::new(0u64);
+    // The entry being read when the first string was cut, for the warning's place.
+    let mut first_cut_entry: Option<u64> = None;
     let mut warn = Warnings::default();
     let mut mapper = map::Mapper::new(source, cfg);
     let mut info = stream::LogInfo::default();
@@ -85,6 +87,9 @@ pub fn read_har(
         );
         let reader = BufReader::with_capacity(READ_BUF, capped);
         let mut on_entry = |index: u64, creator: Option<&str>, entry: Option<raw::Entry>| {
+            if strings_cut.get() > 0 && first_cut_entry.is_none() {
+                first_cut_entry = Some(index);
+            }
             let mapped = mapper.map(index, creator, entry);
             for w in mapped.warnings {
                 warn.push(format!("entry {index}: {w}"));
@@ -127,10 +132,13 @@ pub fn read_har(
 
     if strings_cut.get() > 0 {
         warn.push_always(format!(
-            "{} JSON string(s) longer than {} bytes were cut while reading (memory bound); the \
-             bodies or values they held are truncated and their lengths understated",
+            "{} JSON string(s) longer than {} bytes were cut while reading (memory bound){}; \
+             the bodies or values they held are truncated and their lengths understated",
             strings_cut.get(),
-            string_cap(&limits)
+            string_cap(&limits),
+            first_cut_entry
+                .map(|i| format!(", the first in entry {i}"))
+                .unwrap_or_default()
         ));
     }
     if mapper.conn_limit_hit {

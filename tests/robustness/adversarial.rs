@@ -290,6 +290,11 @@ fn gzip_bomb_body_stops_at_the_decode_limit() {
     assert!(resp.body.bytes.iter().all(|&b| b == 0));
     assert_eq!(resp.body.wire_len, bomb.len() as u64);
     assert_eq!(run.first[1].status(), Some(204), "the connection goes on");
+    let w = run.warnings();
+    assert!(
+        w.contains("1 body(ies) decoded past the 8388608-byte decode limit (first at frame 4)"),
+        "{w}"
+    );
     assert_within("gzip bomb body", cost, 128.0, 60.0);
 }
 
@@ -401,6 +406,11 @@ fn hundred_thousand_headers() {
         .collect();
     assert!(targets.contains(&"/after"), "{targets:?}");
     assert!(run.anomaly(Anomaly::LimitHit) >= 1, "{:?}", run.anomalies);
+    let w = run.warnings();
+    assert!(
+        w.contains("1 exchange(s) hit a bound (first at frame "),
+        "{w}"
+    );
 
     // 60,000 lines of 4 bytes fit the byte bound (240 KB): the head is parsed, 1,000 headers kept.
     let (small, c1) = measure("15k headers (60 KB head)", || {
@@ -493,6 +503,11 @@ fn hundred_thousand_pipelined_requests() {
     assert_eq!(requests, 100_000);
     assert!(run.anomaly(Anomaly::LimitHit) > 0);
     assert!(small.exchanges >= 25_000);
+    let w = run.warnings();
+    assert!(
+        w.contains("exchange(s) hit a bound (first at frame 4)"),
+        "{w}"
+    );
     assert_within("100k pipelined requests", c4, 128.0, 120.0);
     assert_linear("pipelined requests", c1, c4, 4.0);
 }
@@ -680,7 +695,12 @@ fn check_har_string(run: &Run) {
     assert!(body.bytes.len() <= 1 << 20);
     assert!(body.truncated);
     assert_eq!(ex.status(), Some(200), "the entry is read to its end");
-    assert!(run.warnings().contains("longer than"), "{}", run.warnings());
+    assert!(
+        run.warnings()
+            .contains("cut while reading (memory bound), the first in entry 0"),
+        "{}",
+        run.warnings()
+    );
 }
 
 #[test]

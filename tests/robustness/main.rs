@@ -8,6 +8,7 @@
 mod harness;
 
 mod adversarial;
+mod corpus;
 mod fuzz_regressions;
 mod synth;
 mod truncated;

@@ -15,7 +15,7 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::{IngestConfig, IngestError};
 use crate::http1::Http1Handler;
-use crate::model::{Exchange, SourceStats, Timestamp};
+use crate::model::{Anomaly, Exchange, Locator, SourceStats, Timestamp};
 use crate::reassembly::{Meta, ReasmConfig, Reassembler};
 use decode::{Decoded, Decoder, LinkKind};
 
@@ -127,9 +127,20 @@ pub fn read_capture(
         last_ts: 0,
         first_bound: None,
     };
+    // Exchanges that hit a message bound (`[limit-hit, decode-limit]`): how many, and the first.
+    let mut bounded: [(u64, Option<Locator>); 2] = [(0, None), (0, None)];
+    let mut sink = |ex: Exchange| {
+        for (i, a) in [Anomaly::LimitHit, Anomaly::DecodeLimit].iter().enumerate() {
+            if ex.anomalies.contains(a) {
+                bounded[i].0 += 1;
+                bounded[i].1 = bounded[i].1.or(ex.locator());
+            }
+        }
+        sink(ex)
+    };
     let rc = {
         let mut reasm = Reassembler::new(ReasmConfig::from(cfg));
-        let mut handler = Http1Handler::new(source.clone(), cfg, &mut hstats, sink);
+        let mut handler = Http1Handler::new(source.clone(), cfg, &mut hstats, &mut sink);
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut section_be = false;
         let mut legacy_snaplen = 0usize;
@@ -334,6 +345,28 @@ pub fn read_capture(
              connection(s) flushed early at the connection limit, {} IP reassembly table \
              overflow(s)",
             rc.ooo_limit_hits, rc.evictions, dc.defrag_limit_hits
+        ));
+    }
+    let first = |l: Option<Locator>| l.map(|l| format!(" (first at {l})")).unwrap_or_default();
+    if bounded[0].0 > 0 {
+        stats.warnings.push(format!(
+            "{} exchange(s) hit a bound{}: a header block over {} bytes or {} lines, more \
+             than {} requests waiting for responses, or a connection or buffer bound; what was \
+             beyond it was skipped and counted",
+            bounded[0].0,
+            first(bounded[0].1),
+            cfg.max_header_bytes,
+            cfg.max_headers,
+            crate::http1::MAX_QUEUED
+        ));
+    }
+    if bounded[1].0 > 0 {
+        stats.warnings.push(format!(
+            "{} body(ies) decoded past the {}-byte decode limit{} (possible compression \
+             bomb); the rest was counted, not decoded",
+            bounded[1].0,
+            cfg.body.max_decoded,
+            first(bounded[1].1)
         ));
     }
     for (k, n) in extra {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs fuzz targets one after another, each for SECONDS (default 300), from its committed seeds
+# (fuzz/seeds/<target>) into the working corpus (fuzz/corpus/<target>, not committed).
+# Crashes land in fuzz/artifacts/<target>/ (the run goes on after one, in libFuzzer's fork mode); copy each into
+# tests/data/fuzz-regressions/<target>/ once fixed (`cargo test --test robustness` replays them).
+#   RUSTC_BOOTSTRAP=1 cargo fuzz build -s none     # once (stable toolchain, no sanitizer)
+#   fuzz/run.sh 600 pcap http1                     # ten minutes each for two targets
+set -euo pipefail
+cd "$(dirname "$0")"
+secs=${1:-300}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(pcap decode reassembly http1 har setcookie jwt recognize scan)
+fi
+bin=target/x86_64-unknown-linux-gnu/release
+for t in "${targets[@]}"; do
+  dict=()
+  case $t in
+    http1|pcap|scan) dict=(-dict=dicts/http.dict) ;;
+    har) dict=(-dict=dicts/har.dict) ;;
+  esac
+  mkdir -p "corpus/$t" "artifacts/$t"
+  seeds=()
+  [ -d "seeds/$t" ] && seeds=("seeds/$t")
+  echo "== $t ($secs s)"
+  "$bin/$t" "corpus/$t" "${seeds[@]}" "${dict[@]}" -max_total_time="$secs" -rss_limit_mb=2048 \
+    -timeout=10 -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+    -artifact_prefix="artifacts/$t/" >"artifacts/$t.log" 2>&1 || true
+  # Fork mode goes on after a crash (saved under artifacts/); its last status line has the totals.
+  grep -E "^#[0-9]+: " "artifacts/$t.log" | tail -n 1
+  ls "artifacts/$t" | head -n 20
+done
