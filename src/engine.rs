@@ -3,8 +3,9 @@
 //! correlation rules, and returns everything `report` needs. Files run in parallel (rayon); the
 //! result is the same whatever the thread count or input order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::analyze::{
 };
 use crate::config::{Input, ReportKind, ScanConfig};
 use crate::ingest::detect::{self, Format};
+use crate::ingest::pcap::shard::ExchangeSink;
 use crate::ingest::{self, IngestConfig, IngestError};
 use crate::model::{Exchange, Finding, Locator, SourceStats, Timestamp, Transport};
 use crate::recognize::{RecognizeError, Recognizer};
@@ -51,6 +53,8 @@ pub struct ExchangeRow {
 /// What one input produced.
 #[derive(Debug, Default)]
 pub struct SourceResult {
+    /// Exchanges that hit a message bound: `[limit-hit, decode-limit]`, count and first place.
+    pub bounded: ingest::Bounded,
     pub stats: SourceStats,
     pub findings: Vec<Finding>,
     pub sightings: Vec<Sighting>,
@@ -96,7 +100,13 @@ pub struct Engine {
     pub on_warning: Box<dyn Fn(&str) + Send + Sync>,
     /// Bytes of input consumed so far, for progress reporting.
     pub bytes_done: Arc<AtomicU64>,
+    /// Captures at least this large have their connections spread over the scan's threads
+    /// (below, starting threads costs more than it saves). `CREDSIFT_SHARD_MIN_BYTES` sets it.
+    pub shard_min_bytes: u64,
 }
+
+/// Default for `Engine::shard_min_bytes`.
+pub const SHARD_MIN_BYTES: u64 = 32 << 20;
 
 impl Engine {
     pub fn new(cfg: &ScanConfig) -> Result<Engine, EngineError> {
@@ -114,6 +124,10 @@ impl Engine {
             keep_exchanges: cfg.reports.contains(&ReportKind::Exchanges),
             on_warning: Box::new(|_| {}),
             bytes_done: Arc::new(AtomicU64::new(0)),
+            shard_min_bytes: std::env::var("CREDSIFT_SHARD_MIN_BYTES")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(SHARD_MIN_BYTES),
         })
     }
 
@@ -130,8 +144,13 @@ impl Engine {
         let pool = builder
             .build()
             .map_err(|e| EngineError::Threads(e.to_string()))?;
-        let per_source: Vec<SourceResult> =
-            pool.install(|| inputs.par_iter().map(|i| self.scan_input(i)).collect());
+        let shards = threads.unwrap_or_else(|| pool.current_num_threads()).max(1);
+        let per_source: Vec<SourceResult> = pool.install(|| {
+            inputs
+                .par_iter()
+                .map(|i| self.scan_input_on(i, shards))
+                .collect()
+        });
         Ok(pool.install(|| self.finish(per_source)))
     }
 
@@ -169,8 +188,15 @@ impl Engine {
         }
     }
 
-    /// Scans one input; never fails: problems become warnings in its `SourceStats`.
+    /// Scans one input on the calling thread; never fails: problems become warnings in its
+    /// `SourceStats`.
     pub fn scan_input(&self, input: &ResolvedInput) -> SourceResult {
+        self.scan_input_on(input, 1)
+    }
+
+    /// Scans one input; a capture of at least `shard_min_bytes` (or of unknown size) has its
+    /// connections spread over `shards` worker threads when `shards` > 1.
+    pub fn scan_input_on(&self, input: &ResolvedInput, shards: usize) -> SourceResult {
         let mut result = SourceResult {
             stats: SourceStats::new(&input.display),
             ..SourceResult::default()
@@ -207,40 +233,77 @@ impl Engine {
         let format = opened.format_label();
         let mut stats = SourceStats::new(&input.display);
         stats.format = format;
-        let mut seq: u64 = 0;
-        let mut scratch = Vec::new();
+        let sharded = shards > 1
+            && matches!(opened.format, Format::Pcap | Format::PcapNg)
+            && input.size.is_none_or(|n| n >= self.shard_min_bytes);
         let mut produced = SourceResult::default();
-        let outcome: Result<(), IngestError> = {
-            let mut sink = |ex: Exchange| {
-                seq += 1;
-                self.process_exchange(&ex, seq, &mut scratch, &mut produced);
-            };
-            match opened.format {
-                Format::Pcap | Format::PcapNg => ingest::pcap::read_capture(
-                    &mut opened.reader,
-                    &source,
-                    &self.ingest,
-                    &mut stats,
-                    &mut sink,
-                ),
-                Format::Har => ingest::har::read_har(
-                    &mut opened.reader,
-                    &source,
-                    &self.ingest,
-                    &mut stats,
-                    &mut sink,
-                ),
+        let mut count: u64 = 0;
+        let outcome: Result<(), IngestError> = if sharded {
+            let sinks: Vec<Collector<'_>> = (0..shards).map(|_| Collector::new(self)).collect();
+            let (outcome, done) = ingest::pcap::shard::read_capture_sharded(
+                &mut opened.reader,
+                &source,
+                &self.ingest,
+                &mut stats,
+                sinks,
+                self.keep_exchanges,
+            );
+            for (w, c) in done.sinks.into_iter().enumerate() {
+                count += c.count;
+                let out = c.into_result();
+                for (acc, b) in produced.bounded.iter_mut().zip(out.bounded) {
+                    acc.0 += b.0;
+                    acc.1 = ingest::min_locator(acc.1, b.1);
+                }
+                produced.findings.extend(out.findings);
+                produced.sightings.extend(out.sightings);
+                produced
+                    .exchanges
+                    .extend(out.exchanges.into_iter().map(|mut row| {
+                        row.connection = done.conn_ids.relabel(w, &row.connection);
+                        row
+                    }));
             }
+            outcome
+        } else {
+            let mut c = Collector::new(self);
+            let outcome = {
+                let mut sink = |ex: Exchange| c.exchange(ex);
+                match opened.format {
+                    Format::Pcap | Format::PcapNg => ingest::pcap::read_capture(
+                        &mut opened.reader,
+                        &source,
+                        &self.ingest,
+                        &mut stats,
+                        &mut sink,
+                    ),
+                    Format::Har => ingest::har::read_har(
+                        &mut opened.reader,
+                        &source,
+                        &self.ingest,
+                        &mut stats,
+                        &mut sink,
+                    ),
+                }
+            };
+            count = c.count;
+            produced = c.into_result();
+            outcome
         };
+        if sharded {
+            // The single-threaded reader reports these itself; the sharded one cannot see the
+            // exchanges, so the engine does.
+            ingest::bound_warnings(&self.ingest, &produced.bounded, &mut stats);
+        }
         for w in &stats.warnings {
             (self.on_warning)(&format!("{}: {w}", input.display));
         }
         // The reader counts what it emitted; the engine counts what it processed. They agree
         // unless a reader forgot, so keep the larger.
-        stats.exchanges = stats.exchanges.max(seq);
+        stats.exchanges = stats.exchanges.max(count);
         if let Err(e) = outcome {
             let msg = e.to_string();
-            if seq == 0 && stats.packets == 0 {
+            if count == 0 && stats.packets == 0 {
                 self.fail(&mut stats, &msg);
             } else {
                 (self.on_warning)(&format!("{}: {msg}", input.display));
@@ -272,10 +335,11 @@ impl Engine {
     fn process_exchange(
         &self,
         ex: &Exchange,
-        seq: u64,
         scratch: &mut Vec<Finding>,
+        acc: &mut FindingAcc,
         result: &mut SourceResult,
     ) {
+        let seq = order_key(ex);
         let rec = self.recognizer.recognize(ex);
         let cx = ExchangeCtx {
             ex,
@@ -285,11 +349,8 @@ impl Engine {
         scratch.clear();
         analyze::check_exchange(&self.exchange_rules, &cx, scratch);
         // Merge as we go so that a million identical findings cost one row, not a million.
-        if !scratch.is_empty() {
-            result.findings.append(scratch);
-            if result.findings.len() > 4096 {
-                result.findings = analyze::aggregate(std::mem::take(&mut result.findings));
-            }
+        for f in scratch.drain(..) {
+            acc.add(f);
         }
         result
             .sightings
@@ -298,6 +359,122 @@ impl Engine {
             result.exchanges.push(exchange_row(ex, &rec, seq));
         }
     }
+}
+
+/// Where an exchange sits in its source, the same whatever thread handled it or when it
+/// completed: its first frame (entry for HAR) in the high 40 bits, its position on its connection
+/// in the low 24 (exchanges that start in one frame are on one connection).
+pub fn order_key(ex: &Exchange) -> u64 {
+    let at = match ex.locator() {
+        Some(Locator::Frame(n)) | Some(Locator::Entry(n)) => n,
+        None => 0,
+    };
+    (at.min((1 << 40) - 1) << 24) | u64::from(ex.seq_on_connection & 0xFF_FFFF)
+}
+
+/// Recognition, rules and sightings for the exchanges of one input (or of one worker's share
+/// of a large capture).
+struct Collector<'e> {
+    engine: &'e Engine,
+    scratch: Vec<Finding>,
+    findings: FindingAcc,
+    out: SourceResult,
+    count: u64,
+}
+
+impl<'e> Collector<'e> {
+    fn new(engine: &'e Engine) -> Self {
+        Collector {
+            engine,
+            scratch: Vec::new(),
+            findings: FindingAcc::default(),
+            out: SourceResult::default(),
+            count: 0,
+        }
+    }
+
+    /// Everything collected, findings merged.
+    fn into_result(mut self) -> SourceResult {
+        self.out.findings = self.findings.items;
+        self.out
+    }
+}
+
+impl ExchangeSink for Collector<'_> {
+    fn exchange(&mut self, ex: Exchange) {
+        self.count += 1;
+        ingest::tally_bounds(&mut self.out.bounded, &ex);
+        self.engine
+            .process_exchange(&ex, &mut self.scratch, &mut self.findings, &mut self.out);
+    }
+}
+
+/// Findings merged as they arrive, one entry per merge key (rule, source, host, location, name,
+/// key_fp) with the same merge as `analyze::aggregate` (which still runs over the whole run at
+/// the end): O(1) per finding, however many distinct findings there are.
+#[derive(Default)]
+struct FindingAcc {
+    /// Hash of the merge key → first item with that hash.
+    heads: HashMap<u64, usize>,
+    /// Next item with the same hash (`usize::MAX`: none).
+    next: Vec<usize>,
+    items: Vec<Finding>,
+}
+
+impl FindingAcc {
+    fn hash(f: &Finding) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        (f.rule, &*f.source, &f.host, f.location, &f.name, &f.key_fp).hash(&mut h);
+        h.finish()
+    }
+
+    fn same(a: &Finding, b: &Finding) -> bool {
+        a.rule == b.rule
+            && a.source == b.source
+            && a.host == b.host
+            && a.location == b.location
+            && a.name == b.name
+            && a.key_fp == b.key_fp
+    }
+
+    fn add(&mut self, f: Finding) {
+        let h = Self::hash(&f);
+        let mut at = self.heads.get(&h).copied().unwrap_or(usize::MAX);
+        while let Some(acc) = self.items.get_mut(at) {
+            if Self::same(acc, &f) {
+                merge_finding(acc, f);
+                return;
+            }
+            at = self.next.get(at).copied().unwrap_or(usize::MAX);
+        }
+        let i = self.items.len();
+        self.next
+            .push(self.heads.insert(h, i).unwrap_or(usize::MAX));
+        self.items.push(f);
+    }
+}
+
+/// `analyze::aggregate`'s merge of one more occurrence into `acc`: counts add up, the highest
+/// severity and the widest time span win, and the earliest locator is the representative.
+fn merge_finding(acc: &mut Finding, f: Finding) {
+    acc.count += f.count;
+    acc.severity = acc.severity.max(f.severity);
+    let first = match (acc.first_seen, f.first_seen) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let last = match (acc.last_seen, f.last_seen) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    if f.locator < acc.locator || acc.locator.is_none() {
+        let (count, severity) = (acc.count, acc.severity);
+        *acc = f;
+        acc.count = count;
+        acc.severity = severity;
+    }
+    acc.first_seen = first;
+    acc.last_seen = last;
 }
 
 fn exchange_row(ex: &Exchange, rec: &crate::recognize::Recognized, seq: u64) -> ExchangeRow {

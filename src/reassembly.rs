@@ -201,13 +201,59 @@ pub fn key_of(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+/// When idle connections are looked for: every quarter of the idle timeout (at most every
+/// `SWEEP_EVERY_NS`) of capture time, decided at segment arrivals. Public so that a router that
+/// spreads one capture's segments over several reassemblers can make the very same decisions
+/// and tell each reassembler when to sweep (`Reassembler::tick`), which keeps sharded results
+/// identical to a single reassembler's.
+#[derive(Debug, Clone)]
+pub struct SweepClock {
+    quarter: i64,
+    now: Timestamp,
+    last_sweep: Option<Timestamp>,
+}
+
+impl SweepClock {
+    pub fn new(idle_timeout_ns: i64) -> Self {
+        SweepClock {
+            quarter: (idle_timeout_ns / 4).clamp(1, SWEEP_EVERY_NS),
+            now: Timestamp::MIN,
+            last_sweep: None,
+        }
+    }
+
+    /// Capture time so far (the latest segment time seen).
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Notes a segment captured at `ts`; true when a sweep is due before it is handled.
+    pub fn advance(&mut self, ts: Timestamp) -> bool {
+        self.now = self.now.max(ts);
+        match self.last_sweep {
+            None => {
+                self.last_sweep = Some(self.now);
+                false
+            }
+            Some(t) if self.now.saturating_sub(t) < self.quarter => false,
+            Some(_) => {
+                self.last_sweep = Some(self.now);
+                true
+            }
+        }
+    }
+}
+
 /// A TCP reassembler over many connections, generic over what consumes the streams.
 pub struct Reassembler<H: StreamHandler> {
     conns: HashMap<Key, Conn<H::State>>,
     core: Core,
     next_id: u64,
-    now: Timestamp,
-    last_sweep: Option<Timestamp>,
+    clock: SweepClock,
+    /// Sweeps are decided by whoever feeds this reassembler (`tick`), not by `segment`.
+    external_clock: bool,
+    /// Frame that opened each connection, by id, when asked for (`record_opens`).
+    opens: Option<Vec<u64>>,
 }
 
 /// What the per-connection work shares: bounds, the global buffer account, counters. Kept apart
@@ -220,6 +266,7 @@ struct Core {
 
 impl<H: StreamHandler> Reassembler<H> {
     pub fn new(cfg: ReasmConfig) -> Self {
+        let cfg_idle = cfg.idle_timeout_ns;
         Reassembler {
             conns: HashMap::new(),
             core: Core {
@@ -228,9 +275,38 @@ impl<H: StreamHandler> Reassembler<H> {
                 counters: ReasmCounters::default(),
             },
             next_id: 0,
-            now: Timestamp::MIN,
-            last_sweep: None,
+            clock: SweepClock::new(cfg_idle),
+            external_clock: false,
+            opens: None,
         }
+    }
+
+    /// Lets the feeder decide when to sweep (see `SweepClock`): `segment` no longer does.
+    pub fn use_external_clock(&mut self) {
+        self.external_clock = true;
+    }
+
+    /// Capture time advanced to `now` and a sweep is due (external clock): idle connections
+    /// are flushed as a single reassembler would have at this point.
+    pub fn tick(&mut self, now: Timestamp, meta: Meta, h: &mut H) {
+        self.clock.now = self.clock.now.max(now);
+        self.sweep(meta, h);
+    }
+
+    /// Capture time advanced to `now` (external clock), with no sweep.
+    pub fn set_now(&mut self, now: Timestamp) {
+        self.clock.now = self.clock.now.max(now);
+    }
+
+    /// Remembers the frame that opened each connection (see `opens`).
+    pub fn record_opens(&mut self) {
+        self.opens.get_or_insert_with(Vec::new);
+    }
+
+    /// The frame that opened each connection, indexed by connection id - 1 (empty unless
+    /// `record_opens` was called first).
+    pub fn take_opens(&mut self) -> Vec<u64> {
+        self.opens.take().unwrap_or_default()
     }
 
     /// What was counted so far.
@@ -250,8 +326,9 @@ impl<H: StreamHandler> Reassembler<H> {
 
     /// Feeds one segment captured at `meta`.
     pub fn segment(&mut self, seg: &Segment<'_>, meta: Meta, h: &mut H) {
-        self.now = self.now.max(meta.ts);
-        self.maybe_sweep(meta, h);
+        if !self.external_clock && self.clock.advance(meta.ts) {
+            self.sweep(meta, h);
+        }
         let key = key_of(seg.src, seg.dst);
         let pure_syn = seg.syn && seg.ack.is_none();
         let has_data = !seg.payload.is_empty();
@@ -302,6 +379,9 @@ impl<H: StreamHandler> Reassembler<H> {
             self.make_room(meta, h);
             self.next_id += 1;
             self.core.counters.connections += 1;
+            if let Some(o) = &mut self.opens {
+                o.push(meta.frame);
+            }
             // The client is the SYN sender; a SYN-ACK seen first comes from the server.
             let addrs = if seg.syn && seg.ack.is_some() {
                 [seg.dst, seg.src]
@@ -343,7 +423,7 @@ impl<H: StreamHandler> Reassembler<H> {
     pub fn finish_all(&mut self, h: &mut H) {
         let meta = Meta {
             frame: 0,
-            ts: self.now,
+            ts: self.clock.now,
         };
         let mut conns: Vec<_> = self.conns.drain().map(|(_, c)| c).collect();
         // Oldest first, so exchanges come out roughly in capture order.
@@ -658,18 +738,8 @@ impl Core {
 }
 
 impl<H: StreamHandler> Reassembler<H> {
-    fn maybe_sweep(&mut self, meta: Meta, h: &mut H) {
-        let quarter = (self.core.cfg.idle_timeout_ns / 4).clamp(1, SWEEP_EVERY_NS);
-        match self.last_sweep {
-            None => {
-                self.last_sweep = Some(self.now);
-                return;
-            }
-            Some(t) if self.now.saturating_sub(t) < quarter => return,
-            Some(_) => {}
-        }
-        self.last_sweep = Some(self.now);
-        let now = self.now;
+    fn sweep(&mut self, meta: Meta, h: &mut H) {
+        let now = self.clock.now;
         let timeout = self.core.cfg.idle_timeout_ns;
         let expired: Vec<Key> = self
             .conns

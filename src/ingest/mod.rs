@@ -6,7 +6,7 @@ pub mod detect;
 pub mod har;
 pub mod pcap;
 
-use crate::model::BodyLimits;
+use crate::model::{Anomaly, BodyLimits, Exchange, Locator, SourceStats};
 
 /// Bounds for the ingest stage. Every collection a hostile input could grow has one here.
 #[derive(Debug, Clone)]
@@ -66,4 +66,51 @@ pub enum IngestError {
     },
     #[error("not a HAR document: {0}")]
     NotHar(String),
+}
+
+/// Exchanges that hit a message bound: `[limit-hit, decode-limit]`, each with a count and the
+/// first place it happened.
+pub type Bounded = [(u64, Option<Locator>); 2];
+
+/// Counts an exchange into `bounded` if it hit a message bound.
+pub fn tally_bounds(bounded: &mut Bounded, ex: &Exchange) {
+    for (i, a) in [Anomaly::LimitHit, Anomaly::DecodeLimit].iter().enumerate() {
+        if ex.anomalies.contains(a) {
+            let (n, first) = &mut bounded[i];
+            *n += 1;
+            *first = min_locator(*first, ex.locator());
+        }
+    }
+}
+
+pub fn min_locator(a: Option<Locator>, b: Option<Locator>) -> Option<Locator> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// One warning per kind of message bound hit in a source, naming the first place.
+pub fn bound_warnings(cfg: &IngestConfig, bounded: &Bounded, stats: &mut SourceStats) {
+    let first = |l: Option<Locator>| l.map(|l| format!(" (first at {l})")).unwrap_or_default();
+    let [(limits, first_limit), (bombs, first_bomb)] = *bounded;
+    if limits > 0 {
+        stats.warnings.push(format!(
+            "{limits} exchange(s) hit a bound{}: a header block over {} bytes or {} lines, more \
+             than {} requests waiting for responses, or a connection or buffer bound; what was \
+             beyond it was skipped and counted",
+            first(first_limit),
+            cfg.max_header_bytes,
+            cfg.max_headers,
+            crate::http1::MAX_QUEUED
+        ));
+    }
+    if bombs > 0 {
+        stats.warnings.push(format!(
+            "{bombs} body(ies) decoded past the {}-byte decode limit{} (possible compression \
+             bomb); the rest was counted, not decoded",
+            cfg.body.max_decoded,
+            first(first_bomb)
+        ));
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::RecognizeError;
@@ -206,6 +206,10 @@ impl Tables {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    // Every body byte goes through this automaton: a full DFA (one table
+                    // lookup per byte) is several times faster than the default NFA for a few
+                    // hundred short keywords, for a table of a few hundred KiB.
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&patterns)
                     .map_err(|e| RecognizeError::Config(format!("keyword prefilter: {e}")))?,
             )

@@ -96,6 +96,7 @@ fn damaged_corpus_files_never_panic_and_say_where() {
         quiet: true,
         verbose: 0,
         color: false,
+        terminal: false,
         progress: false,
         summary_after_table: false,
     };

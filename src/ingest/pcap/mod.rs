@@ -4,6 +4,7 @@
 //! capture bytes by `ingest::detect` through the engine.
 
 pub mod decode;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -15,8 +16,8 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::{IngestConfig, IngestError};
 use crate::http1::Http1Handler;
-use crate::model::{Anomaly, Exchange, Locator, SourceStats, Timestamp};
-use crate::reassembly::{Meta, ReasmConfig, Reassembler};
+use crate::model::{Exchange, SourceStats, Timestamp};
+use crate::reassembly::{Meta, ReasmConfig, Reassembler, Segment};
 use decode::{Decoded, Decoder, LinkKind};
 
 /// Initial read buffer; grown (up to `max_record_bytes`) only for a record that needs it.
@@ -63,6 +64,7 @@ struct Iface {
 }
 
 /// Per-capture decoding and reassembly counters, merged into `SourceStats` at the end.
+#[derive(Default)]
 struct Counters {
     links: Vec<(LinkKind, u64)>,
     frame: u64,
@@ -80,6 +82,30 @@ impl Counters {
     }
 }
 
+/// Where the frame loop hands each decoded TCP segment: one reassembler (`Local`), or the
+/// router that spreads connections over worker threads (`shard`).
+pub(crate) trait Segments {
+    fn segment(&mut self, seg: &Segment<'_>, meta: Meta);
+    /// A reassembly bound was hit so far (for the warning that names the first such frame).
+    fn bound_hit(&self) -> bool;
+}
+
+/// The single-threaded consumer: one reassembler feeding one HTTP handler.
+struct Local<'h, 'a> {
+    reasm: Reassembler<Http1Handler<'a>>,
+    handler: &'h mut Http1Handler<'a>,
+}
+
+impl Segments for Local<'_, '_> {
+    fn segment(&mut self, seg: &Segment<'_>, meta: Meta) {
+        self.reasm.segment(seg, meta, self.handler);
+    }
+    fn bound_hit(&self) -> bool {
+        let rc = self.reasm.counters();
+        rc.ooo_limit_hits + rc.evictions > 0
+    }
+}
+
 /// Reads a whole pcap or pcapng stream, emitting every exchange to `sink` as soon as it completes.
 /// Truncation and corruption after the header end the file with a warning in `stats` and `Ok`;
 /// `Err` only when not even the file header is readable.
@@ -90,6 +116,47 @@ pub fn read_capture(
     stats: &mut SourceStats,
     sink: &mut dyn FnMut(Exchange),
 ) -> Result<(), IngestError> {
+    let mut hstats = SourceStats::default();
+    let mut bounded = super::Bounded::default();
+    let mut sink = |ex: Exchange| {
+        super::tally_bounds(&mut bounded, &ex);
+        sink(ex)
+    };
+    let mut pumped = {
+        let mut handler = Http1Handler::new(source.clone(), cfg, &mut hstats, &mut sink);
+        let mut local = Local {
+            reasm: Reassembler::new(ReasmConfig::from(cfg)),
+            handler: &mut handler,
+        };
+        let mut pumped = pump(input, cfg, stats, &mut local)?;
+        local.reasm.finish_all(local.handler);
+        pumped.reasm = local.reasm.counters().clone();
+        pumped
+    };
+    pumped.hstats = hstats;
+    finish_stats(stats, pumped);
+    super::bound_warnings(cfg, &bounded, stats);
+    Ok(())
+}
+
+/// What the frame loop and its consumers counted, merged into `SourceStats` by `finish_stats`.
+#[derive(Default)]
+pub(crate) struct Pumped {
+    counters: Counters,
+    decode: decode::DecodeCounters,
+    pub(crate) reasm: crate::reassembly::ReasmCounters,
+    pub(crate) hstats: SourceStats,
+}
+
+/// The frame loop: pcap-parser's next/consume/refill over a bounded buffer, each frame decoded
+/// (IP fragments put back together) and its TCP segments handed to `out`. Stops with a warning
+/// in `stats` at truncation or corruption; `Err` only when the file header is unreadable.
+pub(crate) fn pump(
+    input: &mut dyn Read,
+    cfg: &IngestConfig,
+    stats: &mut SourceStats,
+    out: &mut dyn Segments,
+) -> Result<Pumped, IngestError> {
     let mut magic = [0u8; 4];
     let mut got = 0;
     while got < 4 {
@@ -120,27 +187,13 @@ pub fn read_capture(
     };
 
     let mut decoder = Decoder::new(cfg.max_ip_fragments);
-    let mut hstats = SourceStats::default();
     let mut counters = Counters {
         links: Vec::new(),
         frame: 0,
         last_ts: 0,
         first_bound: None,
     };
-    // Exchanges that hit a message bound (`[limit-hit, decode-limit]`): how many, and the first.
-    let mut bounded: [(u64, Option<Locator>); 2] = [(0, None), (0, None)];
-    let mut sink = |ex: Exchange| {
-        for (i, a) in [Anomaly::LimitHit, Anomaly::DecodeLimit].iter().enumerate() {
-            if ex.anomalies.contains(a) {
-                bounded[i].0 += 1;
-                bounded[i].1 = bounded[i].1.or(ex.locator());
-            }
-        }
-        sink(ex)
-    };
-    let rc = {
-        let mut reasm = Reassembler::new(ReasmConfig::from(cfg));
-        let mut handler = Http1Handler::new(source.clone(), cfg, &mut hstats, &mut sink);
+    {
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut section_be = false;
         let mut legacy_snaplen = 0usize;
@@ -166,21 +219,18 @@ pub fn read_capture(
                             ts,
                         };
                         match decoder.decode(link, data, ts) {
-                            Decoded::Tcp(seg) => reasm.segment(&seg, meta, &mut handler),
+                            Decoded::Tcp(seg) => out.segment(&seg, meta),
                             Decoded::Owned(segs) => {
                                 for owned in &segs {
-                                    reasm.segment(&owned.segment(), meta, &mut handler)
+                                    out.segment(&owned.segment(), meta)
                                 }
                             }
                             Decoded::Other => {}
                         }
-                        if counters.first_bound.is_none() {
-                            let rc = reasm.counters();
-                            if rc.ooo_limit_hits + rc.evictions + decoder.counters.defrag_limit_hits
-                                > 0
-                            {
-                                counters.first_bound = Some(counters.frame);
-                            }
+                        if counters.first_bound.is_none()
+                            && (decoder.counters.defrag_limit_hits > 0 || out.bound_hit())
+                        {
+                            counters.first_bound = Some(counters.frame);
                         }
                     };
                     match block {
@@ -311,16 +361,27 @@ pub fn read_capture(
                 }
             }
         }
-        reasm.finish_all(&mut handler);
-        reasm.counters().clone()
-    };
+    }
+    Ok(Pumped {
+        counters,
+        decode: decoder.counters,
+        ..Pumped::default()
+    })
+}
 
+/// Merges what the loop and the consumers counted into the file's `SourceStats`.
+pub(crate) fn finish_stats(stats: &mut SourceStats, p: Pumped) {
+    let Pumped {
+        counters,
+        decode: dc,
+        reasm: rc,
+        hstats,
+    } = p;
     for (link, n) in counters.links {
         *stats.link_types.entry(link.name()).or_insert(0) += n;
     }
     merge_http_stats(stats, &hstats);
     stats.tcp_connections += rc.connections;
-    let dc = &decoder.counters;
     let mut extra: BTreeMap<String, u64> = BTreeMap::new();
     let mut note = |k: &str, n: u64| {
         if n > 0 {
@@ -347,32 +408,9 @@ pub fn read_capture(
             rc.ooo_limit_hits, rc.evictions, dc.defrag_limit_hits
         ));
     }
-    let first = |l: Option<Locator>| l.map(|l| format!(" (first at {l})")).unwrap_or_default();
-    if bounded[0].0 > 0 {
-        stats.warnings.push(format!(
-            "{} exchange(s) hit a bound{}: a header block over {} bytes or {} lines, more \
-             than {} requests waiting for responses, or a connection or buffer bound; what was \
-             beyond it was skipped and counted",
-            bounded[0].0,
-            first(bounded[0].1),
-            cfg.max_header_bytes,
-            cfg.max_headers,
-            crate::http1::MAX_QUEUED
-        ));
-    }
-    if bounded[1].0 > 0 {
-        stats.warnings.push(format!(
-            "{} body(ies) decoded past the {}-byte decode limit{} (possible compression \
-             bomb); the rest was counted, not decoded",
-            bounded[1].0,
-            cfg.body.max_decoded,
-            first(bounded[1].1)
-        ));
-    }
     for (k, n) in extra {
         *stats.anomalies.entry(k).or_insert(0) += n;
     }
-    Ok(())
 }
 
 enum Step {
