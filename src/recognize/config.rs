@@ -47,6 +47,12 @@ pub struct DetectorSpec {
     pub max_len: Option<usize>,
     pub reject_uuid: bool,
     pub reject_numeric: bool,
+    /// A value with a run of more than this many identical characters is structured data
+    /// (zero bytes in base64, padding), not a random token.
+    pub max_run: Option<usize>,
+    /// Set-Cookie only: a cookie that lives longer than this many days is a persistent
+    /// identifier (tracking), not this session credential.
+    pub max_lifetime_days: Option<u64>,
     pub allow: Vec<String>,
     pub validate: Option<String>,
     pub userpass: bool,
@@ -94,6 +100,15 @@ pub struct Allowlist {
     pub paths: Vec<String>,
 }
 
+/// Third-party ad, analytics and beacon hosts. Their own cookies and the key/token parameters
+/// sent to them are tracking identifiers and public tag ids, not credentials; known token
+/// formats, Authorization headers, passwords and the Referer are still examined.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tracking {
+    pub hosts: Vec<String>,
+}
+
 /// A whole table (built-in or user), as written.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -101,6 +116,7 @@ pub struct TableSpec {
     pub placeholders: Placeholders,
     pub login: Login,
     pub allowlist: Allowlist,
+    pub tracking: Tracking,
     pub detector: Vec<DetectorSpec>,
     /// `[limits]` and `[rules]` of a `--config` file belong to `crate::config`; accepted here so
     /// that one file carries both, while any other unknown key is still an error.
@@ -149,6 +165,7 @@ pub fn merge(builtin: TableSpec, user: Option<TableSpec>) -> TableSpec {
     out.allowlist.regexes.extend(user.allowlist.regexes);
     out.allowlist.hosts.extend(user.allowlist.hosts);
     out.allowlist.paths.extend(user.allowlist.paths);
+    out.tracking.hosts.extend(user.tracking.hosts);
     drop_disabled(out)
 }
 

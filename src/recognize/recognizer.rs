@@ -113,6 +113,9 @@ struct St {
     form_user: Option<String>,
     /// Raw secrets found in the request path (masked by replacement).
     path_secrets: Vec<String>,
+    /// The request goes to a third-party ad, analytics or beacon host (`[tracking] hosts`):
+    /// its cookies and key/token parameters are not credentials (known formats still are).
+    tracker: bool,
 }
 
 impl St {
@@ -163,6 +166,10 @@ impl Recognizer {
     pub fn recognize(&self, ex: &Exchange) -> Recognized {
         let mut st = St::default();
         st.rec.ts = ex.ts();
+        st.tracker = match &ex.request {
+            Some(req) => self.t.is_tracking_host(&req.url.host),
+            None => self.t.is_tracking_host(&ex.host()),
+        };
         if let Some(req) = &ex.request {
             self.request(req, &mut st);
         }
@@ -386,7 +393,12 @@ impl Recognizer {
     }
 
     fn cookie(&self, place: Place<'_>, raw: &str, st: &mut St) {
-        let det = self.t.cookies.lookup(place.name);
+        // A tracker's cookies are its identifiers: only known token formats count there.
+        let det = if st.tracker {
+            None
+        } else {
+            self.t.cookies.lookup(place.name)
+        };
         match det.and_then(|d| self.t.dets.get(d)).map(|d| d.action) {
             Some(Action::Ignore) | Some(Action::Subject) | Some(Action::Role) => {}
             Some(Action::Csrf) => st.rec.csrf_tokens += 1,
@@ -458,10 +470,27 @@ impl Recognizer {
         jwt: Option<JwtInfo>,
         st: &mut St,
     ) -> bool {
+        self.push_fp(place, det, value, None, evidence, session_like, jwt, st)
+    }
+
+    /// `push`, with the fingerprint taken from `fp_basis` instead of the value when given (a
+    /// challenge response that changes per request but stands for one account).
+    #[allow(clippy::too_many_arguments)]
+    fn push_fp(
+        &self,
+        place: Place<'_>,
+        det: &Det,
+        value: String,
+        fp_basis: Option<&str>,
+        evidence: Option<String>,
+        session_like: bool,
+        jwt: Option<JwtInfo>,
+        st: &mut St,
+    ) -> bool {
         if self.t.has_allowlist_values() && self.t.allowlisted_value(&value) {
             return false;
         }
-        let key_fp = self.fp.fp(&value);
+        let key_fp = self.fp.fp(fp_basis.unwrap_or(&value));
         let list = st.list(place.target);
         // A nameless free-text match adds nothing to a named one at the same place.
         let dup = list.iter().any(|c| {
@@ -538,9 +567,22 @@ impl Recognizer {
                 let Some(resp) = auth::param(&params, "response").filter(|r| !r.is_empty()) else {
                     return;
                 };
+                let realm = auth::param(&params, "realm").unwrap_or("");
                 let ev = format!("{}:…({})", clip(&user), resp.chars().count());
-                if self.push(place, d, resp.to_string(), Some(ev), false, None, st)
-                    && !user.is_empty()
+                // The response hash changes with every nonce; what stays is who logs in where.
+                // Fingerprinting `username@realm` makes one Digest login one key for the
+                // correlation rules (the hash itself is replay-limited).
+                let basis = (!user.is_empty()).then(|| format!("digest:{user}@{realm}"));
+                if self.push_fp(
+                    place,
+                    d,
+                    resp.to_string(),
+                    basis.as_deref(),
+                    Some(ev),
+                    false,
+                    None,
+                    st,
+                ) && !user.is_empty()
                 {
                     st.subjects.push(format!("digest:{}", clip(&user)));
                 }
@@ -663,8 +705,19 @@ impl Recognizer {
                 } else {
                     format!("{who}:…({})", rest.chars().count())
                 };
-                if self.push(place, d, rest.to_string(), Some(ev), false, None, st)
-                    && !who.is_empty()
+                // As for Digest: the challenge response changes per handshake, the account does
+                // not. `DOMAIN\user` (case-insensitive, as Windows compares it) is the key.
+                let basis = (!who.is_empty()).then(|| format!("ntlm:{}", who.to_lowercase()));
+                if self.push_fp(
+                    place,
+                    d,
+                    rest.to_string(),
+                    basis.as_deref(),
+                    Some(ev),
+                    false,
+                    None,
+                    st,
+                ) && !who.is_empty()
                 {
                     st.subjects.push(format!("ntlm:{}", clip(&who)));
                 }
@@ -959,7 +1012,17 @@ impl Recognizer {
         user: &mut Option<String>,
         pw_seen: &mut bool,
     ) -> bool {
-        let det = self.t.params.lookup(name);
+        let mut det = self.t.params.lookup(name);
+        // Key and token parameters sent to a tracker are public tag ids (a Mixpanel project
+        // token, a pixel's api_key); a password is still a password wherever it goes.
+        if st.tracker
+            && place.target == Target::Request
+            && det
+                .and_then(|d| self.t.dets.get(d))
+                .is_some_and(|d| d.action == Action::Credential && d.kind != "password")
+        {
+            det = None;
+        }
         match det.and_then(|d| self.t.dets.get(d)) {
             Some(d) if d.action == Action::Ignore || d.action == Action::Role => false,
             Some(d) if d.action == Action::Csrf => {
@@ -1097,9 +1160,35 @@ impl Recognizer {
             .t
             .scan_formats(bytes, pre, place.side == Side::Response)
         {
-            if let Some(fd) = self.t.dets.get(m.det) {
-                self.push(place, fd, m.secret, None, fd.session, m.jwt, st);
+            let Some(fd) = self.t.dets.get(m.det) else {
+                continue;
+            };
+            // Free text has no field names, but `"apiKey": "…"`, `token = '…'` or `key=…`
+            // just before the match names it.
+            let ctx = if place.name.is_empty() {
+                context_name(bytes, m.start)
+            } else {
+                None
+            };
+            let mut p = place;
+            if let Some(n) = ctx {
+                match self
+                    .t
+                    .params
+                    .lookup(n)
+                    .and_then(|d| self.t.dets.get(d))
+                    .map(|d| d.action)
+                {
+                    Some(Action::Csrf) => {
+                        st.rec.csrf_tokens += 1;
+                        continue;
+                    }
+                    // Names the table ignores in URLs (`t`, `v`, `state`) are ordinary
+                    // variable names in minified scripts: a known format there still counts.
+                    _ => p.name = n,
+                }
             }
+            self.push(p, fd, m.secret, None, fd.session, m.jwt, st);
         }
     }
 
@@ -1117,7 +1206,19 @@ impl Recognizer {
             if c.is_deletion(now) {
                 continue;
             }
-            let det = self.t.cookies.lookup(&c.name);
+            let mut det = if st.tracker {
+                None
+            } else {
+                self.t.cookies.lookup(&c.name)
+            };
+            // A cookie kept for months is a persistent identifier, not a session the detector
+            // would otherwise infer (from the value's shape).
+            if let Some(d) = det.and_then(|d| self.t.dets.get(d))
+                && let Some(max) = d.max_lifetime_secs
+                && c.lifetime_secs(now).is_some_and(|life| life > max)
+            {
+                det = None;
+            }
             match det.and_then(|d| self.t.dets.get(d)).map(|d| d.action) {
                 Some(Action::Csrf) => st.rec.csrf_tokens += 1,
                 Some(Action::Credential) | None => {
@@ -1185,7 +1286,9 @@ impl Recognizer {
             return;
         }
         let place = Place::resp(Location::ResponseBody, "");
-        if body::body_kind(ct, bytes) == BodyKind::Json && pre.name_hint {
+        // A JSON body is walked field by field whenever something may be in it, so that a known
+        // format found in a field carries the field's name.
+        if body::body_kind(ct, bytes) == BodyKind::Json {
             let parsed = body::json_fields(bytes, |k, v| {
                 let det = self.t.params.lookup(k);
                 match det.and_then(|d| self.t.dets.get(d)).map(|d| d.action) {
@@ -1258,6 +1361,56 @@ impl Recognizer {
             }
         }
     }
+}
+
+/// Bytes looked at before a match for the name that labels it.
+const CONTEXT_BACK: usize = 96;
+
+/// The name labelling a value in free text (JS, HTML, JSON that did not parse, config
+/// files): `"apiKey": "AIza…`, `token = '…`, `key=…`, `\"secret\":\"…` in a JSON string.
+/// `None` when no `name:`/`name=` sits right before the value, or when the name is a
+/// generic attribute (`value`, `content`...).
+fn context_name(text: &[u8], start: usize) -> Option<&str> {
+    let from = start.saturating_sub(CONTEXT_BACK);
+    let before = text.get(from..start)?;
+    let mut i = before.len();
+    let skip = |i: &mut usize, pred: &dyn Fn(u8) -> bool| {
+        while *i > 0 && before.get(*i - 1).copied().is_some_and(pred) {
+            *i -= 1;
+        }
+    };
+    let quote = |b: u8| matches!(b, b'"' | b'\'' | b'`' | b'\\');
+    // Opening quote of the value (possibly escaped), then blanks.
+    skip(&mut i, &quote);
+    skip(&mut i, &|b: u8| b == b' ' || b == b'\t');
+    match before.get(i.checked_sub(1)?) {
+        Some(b':' | b'=') => i -= 1,
+        _ => return None,
+    }
+    skip(&mut i, &|b: u8| b == b' ' || b == b'\t');
+    skip(&mut i, &quote);
+    let end = i;
+    skip(&mut i, &|b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$')
+    });
+    let name = std::str::from_utf8(before.get(i..end)?).ok()?;
+    let name = name.trim_start_matches(['.', '-']);
+    let generic = [
+        "value", "content", "src", "href", "data", "url", "v", "q", "s",
+    ];
+    if name.is_empty()
+        || name.len() > 64
+        || !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        || generic.iter().any(|g| name.eq_ignore_ascii_case(g))
+    {
+        return None;
+    }
+    Some(name)
+}
+
+#[cfg(test)]
+pub(crate) fn context_name_for_tests(text: &[u8], start: usize) -> Option<&str> {
+    context_name(text, start)
 }
 
 /// `user:…(n)` for a `user:password` value.

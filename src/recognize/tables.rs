@@ -40,6 +40,9 @@ pub struct Det {
     pub max_len: usize,
     pub reject_uuid: bool,
     pub reject_numeric: bool,
+    max_run: Option<usize>,
+    /// Set-Cookie lifetime above which the cookie is not this (session) credential, in seconds.
+    pub max_lifetime_secs: Option<i64>,
     allow: Vec<Regex>,
     pub validate_jwt: bool,
     pub userpass: bool,
@@ -96,6 +99,7 @@ pub struct Tables {
     allow_regexes: Vec<Regex>,
     allow_hosts: Vec<String>,
     allow_paths: Vec<Regex>,
+    tracking_hosts: Vec<String>,
     /// Leaf elements of XML bodies.
     pub xml_leaf: Regex,
 }
@@ -259,6 +263,12 @@ impl Tables {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             allow_paths,
+            tracking_hosts: spec
+                .tracking
+                .hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             xml_leaf: compile(super::body::XML_LEAF, "XML field pattern")?,
         })
     }
@@ -291,6 +301,10 @@ impl Tables {
             max_len: d.max_len.unwrap_or(if is_format { 20_000 } else { 4096 }),
             reject_uuid: d.reject_uuid,
             reject_numeric: d.reject_numeric,
+            max_run: d.max_run,
+            max_lifetime_secs: d
+                .max_lifetime_days
+                .map(|days| i64::try_from(days.saturating_mul(86_400)).unwrap_or(i64::MAX)),
             allow,
             validate_jwt: d.validate.as_deref() == Some("jwt"),
             userpass: d.userpass,
@@ -326,6 +340,9 @@ impl Tables {
             return false;
         }
         if det.reject_numeric && noise::is_numeric(v) {
+            return false;
+        }
+        if det.max_run.is_some_and(|m| noise::longest_run(v) > m) {
             return false;
         }
         if let Some(e) = det.entropy
@@ -528,6 +545,15 @@ impl Tables {
     pub fn allowlisted_place(&self, host: &str, path: &str) -> bool {
         self.allow_hosts.iter().any(|h| host_glob(h, host))
             || self.allow_paths.iter().any(|r| r.is_match(path.as_bytes()))
+    }
+
+    /// A third-party ad, analytics or beacon host (`[tracking] hosts`).
+    pub fn is_tracking_host(&self, host: &str) -> bool {
+        if self.tracking_hosts.is_empty() {
+            return false;
+        }
+        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+        self.tracking_hosts.iter().any(|h| host_glob(h, &host))
     }
 
     pub fn has_allowlist_values(&self) -> bool {

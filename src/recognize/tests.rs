@@ -1258,3 +1258,215 @@ fn bounds_are_counted_not_exceeded() {
     assert!(rec.limits_hit > 0);
     assert!(rec.jwts.len() <= 32);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Precision fixes found by reviewing the shared corpus (values here are synthetic look-alikes).
+// ---------------------------------------------------------------------------------------------
+
+fn on_host(host: &str, target: &str) -> Request {
+    let mut r = request("GET", target);
+    r.url = Url::parse(target, "http", Some(host));
+    r
+}
+
+#[test]
+fn tracker_cookies_and_tag_keys_are_not_credentials() {
+    let rz = rz();
+    let mut r = on_host(
+        "bidder.mathtag.com",
+        "/notify?api_key=595b0e8dbc0c4c42b4544e688b10c00f&sid=q8w7e6r5t4y3u2i1o0p9",
+    );
+    r.headers.push(
+        "Cookie",
+        "JSESSIONID=8F2E6A1B9C3D4E5F60718293A4B5C6D7; uuid=Qm7xP2kL9vR4tY6uI0oP5aSzX8cV1bN3mQ7w",
+    );
+    r.headers.push(
+        "Referer",
+        "http://news.example/article?sessionid=q8w7e6r5t4y3u2i1o0p9a8s7",
+    );
+    let mut resp = response(200);
+    resp.headers.push(
+        "Set-Cookie",
+        "JSESSIONID=A1B2C3D4E5F60718293A4B5C6D7E8F90; Path=/",
+    );
+    let rec = rz.recognize(&exchange(Some(r), Some(resp)));
+    assert!(rec.request.is_empty(), "{:?}", rec.request);
+    assert!(rec.response.is_empty(), "{:?}", rec.response);
+    // The page's URL in the Referer is not the tracker's: its session id still counts.
+    let referer = rec.referer.expect("referer");
+    assert_eq!(referer.credentials.len(), 1);
+    assert_eq!(referer.credentials[0].name, "sessionid");
+
+    // Known formats, Authorization and passwords still count on a tracker host.
+    let mut r = on_host(
+        "www.google-analytics.com",
+        "/collect?pwd=hunter2&dl=ghp_gLKOmxgJTeKdNnFRIBXuDL7DxtpYlSXpfKtH",
+    );
+    r.headers
+        .push("Authorization", "Basic YWxpY2U6czNjcmV0UGFzcw==");
+    let rec = rz.recognize(&exchange(Some(r), None));
+    let kinds: Vec<&str> = rec.request.iter().map(|c| c.kind.as_str()).collect();
+    assert!(kinds.contains(&"basic"), "{kinds:?}");
+    assert!(kinds.contains(&"password"), "{kinds:?}");
+    assert!(kinds.contains(&"github-token"), "{kinds:?}");
+
+    // The same cookie to a first-party host is a session.
+    let mut r = on_host("shop.example", "/");
+    r.headers
+        .push("Cookie", "JSESSIONID=8F2E6A1B9C3D4E5F60718293A4B5C6D7");
+    assert_eq!(rz.recognize(&exchange(Some(r), None)).request.len(), 1);
+}
+
+#[test]
+fn user_config_adds_tracking_hosts() {
+    let user = "[tracking]\nhosts = [\"*.metrics.example\"]\n";
+    let rz = Recognizer::new(Some(user), Fingerprinter::new(b"s")).unwrap();
+    let mut r = on_host("px.metrics.example", "/p?token=Qm7xP2kL9vR4tY6uI0oP5aSz");
+    r.headers
+        .push("Cookie", "sessionid=q8w7e6r5t4y3u2i1o0p9a8s7d6f5g4h3");
+    assert!(rz.recognize(&exchange(Some(r), None)).request.is_empty());
+}
+
+#[test]
+fn opaque_cookie_by_shape_skips_ids_structures_and_long_lived_cookies() {
+    let rz = rz();
+    let mut resp = response(200);
+    for line in [
+        // Persistent for a year: a visitor id.
+        "vis=Qm7xP2kL9vR4tY6uI0oP5aSzX8cV1bN3mQ7wE2rT5yU9; Max-Age=31536000; Path=/",
+        // Zero bytes in base64: a serialized structure.
+        "st=BAAAAgAAkQAAAAAAAAAAAIA_k3Lm9Qz2Xw8Rv5Tn1Yb7Cd4Ef6Gh; Path=/",
+        // Data cookie by name.
+        "recently_viewed_list=Qm7xP2kL9vR4tY6uI0oP5aSzX8cV1bN3mQ7wE2rT5yU9; Path=/",
+    ] {
+        resp.headers.push("Set-Cookie", line);
+    }
+    // A session by shape with a short life, and a named session that lives long: both count.
+    resp.headers.push(
+        "Set-Cookie",
+        "acct=TxS5ruk1KF0dYIw5imHZ4dktVHkRt6dLtyX9x9Sl; Max-Age=3600; Path=/",
+    );
+    resp.headers.push(
+        "Set-Cookie",
+        "remember_token=TxS5ruk1KF0dYIw5imHZ4dktVHkRt6dLtyX9x9Zq; Max-Age=31536000",
+    );
+    let rec = rz.recognize(&exchange(Some(request("GET", "/")), Some(resp)));
+    let names: Vec<&str> = rec.response.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["acct", "remember_token"]);
+}
+
+#[test]
+fn digest_and_ntlm_fingerprint_the_account_not_the_per_request_response() {
+    let rz = rz();
+    let digest = |resp: &str, nonce: &str| {
+        let mut r = request("GET", "/dir/index.html");
+        r.headers.push(
+            "Authorization",
+            format!("Digest username=\"bob\", realm=\"files\", nonce=\"{nonce}\", uri=\"/dir/index.html\", response=\"{resp}\""),
+        );
+        rz.recognize(&exchange(Some(r), None)).request.remove(0)
+    };
+    let a = digest("6629fae49393a05397450978507c4ef1", "n1");
+    let b = digest("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "n2");
+    assert_eq!(a.key_fp, b.key_fp);
+    assert_eq!(a.value.expose(), "6629fae49393a05397450978507c4ef1");
+    // Another realm is another account.
+    let mut r = request("GET", "/");
+    r.headers.push(
+        "Authorization",
+        "Digest username=\"bob\", realm=\"admin\", nonce=\"n\", uri=\"/\", response=\"6629fae49393a05397450978507c4ef1\"",
+    );
+    let c = rz.recognize(&exchange(Some(r), None)).request.remove(0);
+    assert_ne!(a.key_fp, c.key_fp);
+
+    let ntlm = |msg: &str| {
+        let mut r = request("GET", "/");
+        r.headers.push("Authorization", format!("NTLM {msg}"));
+        rz.recognize(&exchange(Some(r), None)).request.remove(0)
+    };
+    let n1 = ntlm(
+        "TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAgACABwAAAACgAKAHgAAAAGAAYAggAAAAAAAACIAAAAAQIAABERERERERERERERERERERERERERERERESIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIkMATwBSAFAAYQBsAGkAYwBlAFcAUwAxAA==",
+    );
+    let n2 = ntlm(
+        "TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAgACABwAAAACgAKAHgAAAAGAAYAggAAAAAAAACIAAAAAQIAABERERERERERERERERERERERERERERERETNEIiIiIiIiIiIiIiIiIiIiIiIiIiIiIkMATwBSAFAAYQBsAGkAYwBlAFcAUwAxAA==",
+    );
+    assert_ne!(n1.value.expose(), n2.value.expose());
+    assert_eq!(n1.key_fp, n2.key_fp);
+    assert_eq!(n1.kind, "ntlm");
+}
+
+#[test]
+fn formats_in_free_text_and_json_take_the_name_before_them() {
+    let rz = rz();
+    let js = "window.cfg={stripe:\"sk_live_SPofbciOx9gy1CJdObOIRpFq\"};var t = 'ghp_gLKOmxgJTeKdNnFRIBXuDL7DxtpYlSXpfKtH'; x=[\"sk_live_0aBcDeFgHiJkLmNoPqRsTuVwX\"]";
+    let resp = resp_body(response(200), "application/javascript", js);
+    let rec = rz.recognize(&exchange(Some(request("GET", "/app.js")), Some(resp)));
+    let named: Vec<(&str, &str)> = rec
+        .response
+        .iter()
+        .map(|c| (c.kind.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            ("stripe-secret-key", "stripe"),
+            ("github-token", "t"),
+            ("stripe-secret-key", "")
+        ]
+    );
+    // A JSON response without any parameter-name keyword is still walked by field.
+    let body = r#"{"data":{"deploy":{"gh":"ghp_gLKOmxgJTeKdNnFRIBXuDL7DxtpYlSXpfKtH"}}}"#;
+    let resp = resp_body(response(200), "application/json", body);
+    let rec = rz.recognize(&exchange(Some(request("GET", "/cfg")), Some(resp)));
+    assert_eq!(rec.response.len(), 1);
+    assert_eq!(rec.response[0].name, "gh");
+    // A JWT labelled as a CSRF token is counted as one, not as a credential.
+    let html = format!("<script>var csrf_token = \"{JWT_HS}\";</script>");
+    let resp = resp_body(response(200), "text/html", &html);
+    let rec = rz.recognize(&exchange(Some(request("GET", "/")), Some(resp)));
+    assert!(rec.response.is_empty(), "{:?}", rec.response);
+    assert_eq!(rec.csrf_tokens, 1);
+}
+
+#[test]
+fn context_name_reads_labels() {
+    use super::recognizer::context_name_for_tests as cn;
+    assert_eq!(cn(br#"{"apiKey": "AIza"#, 11), Some("apiKey"));
+    assert_eq!(cn(br#"token = 'abc"#, 9), Some("token"));
+    assert_eq!(cn(br#"?key=abc"#, 5), Some("key"));
+    assert_eq!(cn(br#"{\"secret\":\"abc"#, 14), Some("secret"));
+    assert_eq!(cn(br#"value="abc"#, 7), None);
+    assert_eq!(cn(br#"["abc"#, 2), None);
+    assert_eq!(cn(b"", 0), None);
+    assert_eq!(cn(b"=abc", 1), None);
+}
+
+#[test]
+fn jwt_with_spaced_json_header_is_a_jwt() {
+    let rz = rz();
+    let tok = "ewogICJhbGciOiAiSFMyNTYiLAogICJ0eXAiOiAiSldUIgp9.ewogICJzdWIiOiAiYWxpY2UiLAogICJpYXQiOiAxNzAwMDAwMDAwCn0.c2lnbmF0dXJlLXBhcnQtMDEyMzQ1Njc4OWFi";
+    let mut r = request("GET", "/api");
+    r.headers.push("Authorization", format!("Bearer {tok}"));
+    let rec = rz.recognize(&exchange(Some(r), None));
+    assert_eq!(rec.request[0].kind, "jwt");
+    assert_eq!(rec.jwts[0].sub.as_deref(), Some("alice"));
+    assert_eq!(rec.identity.subjects, vec!["jwt-sub:alice"]);
+}
+
+#[test]
+fn pem_header_built_by_code_is_not_a_private_key() {
+    let rz = rz();
+    let js = format!(
+        "e.prototype.getPrivateKey=function(){{var a=\"-----BEGIN RSA PRIVATE KEY-----\\n\";return a+=this.wordwrap(this.getPrivateBaseKeyB64())+\"\\n\",a+=\"-----END RSA PRIVATE KEY-----\"}};{}",
+        "var pad=1;".repeat(20)
+    );
+    let resp = resp_body(response(200), "application/javascript", &js);
+    let rec = rz.recognize(&exchange(Some(request("GET", "/jsencrypt.js")), Some(resp)));
+    assert!(rec.response.is_empty(), "{:?}", rec.response);
+    // An encrypted PEM with armor headers is still one.
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0A1B2C3D4E5F60718293A4B5C6D7E8F9\n\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----";
+    let resp = resp_body(response(200), "text/plain", pem);
+    let rec = rz.recognize(&exchange(Some(request("GET", "/k")), Some(resp)));
+    assert_eq!(rec.response.len(), 1);
+    assert_eq!(rec.response[0].kind, "private-key");
+}

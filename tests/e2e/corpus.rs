@@ -177,3 +177,70 @@ fn corpus_matches_tshark_and_har_entry_counts() {
         problems.join("\n")
     );
 }
+
+/// The precision measurement behind the closing notes: findings per rule and severity over the
+/// whole shared corpus, and the 20 credential names recognised most (from the keys report), so
+/// that look-alikes stay visible. Prints only masked values.
+/// `cargo test --test e2e corpus_precision_report -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn corpus_precision_report() {
+    let Some(corpus) = corpus() else {
+        eprintln!("../shared/corpus absent: precision report skipped");
+        return;
+    };
+    let o = run(&[
+        "scan",
+        corpus.to_str().unwrap(),
+        "--format",
+        "json",
+        "--report",
+        "findings,keys",
+        "--salt",
+        "corpus",
+        "-q",
+    ]);
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+    let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+
+    let mut per_rule: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let findings = doc["findings"].as_array().unwrap();
+    for f in findings {
+        *per_rule
+            .entry(s(f, "rule"))
+            .or_default()
+            .entry(s(f, "severity"))
+            .or_default() += 1;
+    }
+    println!("{} findings", findings.len());
+    println!("{:<32} {:>6}  by severity", "rule", "count");
+    for (rule, sev) in &per_rule {
+        let total: usize = sev.values().sum();
+        let by: Vec<String> = sev.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("{rule:<32} {total:>6}  {}", by.join(", "));
+    }
+
+    // (name, kind, location) → (distinct keys, sightings).
+    let mut names: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
+    let keys = doc["keys"].as_array().unwrap();
+    for k in keys {
+        let n = k["sightings"].as_u64().unwrap_or(0);
+        let e = names
+            .entry((s(k, "names"), s(k, "kind"), s(k, "locations")))
+            .or_default();
+        e.0 += 1;
+        e.1 += n;
+    }
+    let mut top: Vec<_> = names.into_iter().collect();
+    top.sort_by(|a, b| (b.1.0, b.1.1).cmp(&(a.1.0, a.1.1)).then(a.0.cmp(&b.0)));
+    println!("\n{} keys; top 20 names (keys, sightings):", keys.len());
+    println!(
+        "{:>4} {:>9}  {:<28} {:<22} location",
+        "keys", "sightings", "name", "kind"
+    );
+    for ((name, kind, loc), (k, n)) in top.iter().take(20) {
+        let name = if name.is_empty() { "(none)" } else { name };
+        println!("{k:>4} {n:>9}  {name:<28} {kind:<22} {loc}");
+    }
+}

@@ -9,14 +9,14 @@ use crate::model::{Finding, Location, Severity, Transport};
 use crate::recognize::Origin;
 use crate::secret::Sensitive;
 
-use super::common::bounded;
+use super::common::{bounded, is_public_browser_key};
 
 pub static META: RuleMeta = RuleMeta {
     id: "cleartext-credential",
     severity: Severity::High,
     title: "A credential crosses the network unencrypted",
     cwe: Some(319),
-    detects: "A recognised credential in a request sent over cleartext HTTP: an Authorization or Proxy-Authorization header, an API-key header, a session cookie, a password or token in the query, form or JSON body, URL userinfo, or a credential in the URL of the Referer header; and a session cookie or credential issued by a response sent over cleartext. A `WWW-Authenticate: Basic` challenge over cleartext is reported at medium severity with kind `basic-challenge`: it invites browsers to send a password in cleartext. Credentials a response echoes back are left to `credential-in-response`. One finding per host, location, name and key, with a count.",
+    detects: "A recognised credential in a request sent over cleartext HTTP: an Authorization or Proxy-Authorization header, an API-key header, a session cookie, a password or token in the query, form or JSON body, URL userinfo, or a credential in the URL of the Referer header; and a session cookie or credential issued by a response sent over cleartext. A `WWW-Authenticate: Basic` challenge over cleartext is reported at medium severity with kind `basic-challenge`: it invites browsers to send a password in cleartext. Credentials a response echoes back are left to `credential-in-response`; a Google API key in a page or app config is a public browser key and is not counted as issued (presented in a cleartext request it is). Cookies of third-party ad and analytics hosts (the detector table's `[tracking] hosts`) are tracking ids, not sessions, and are not reported. One finding per host, location, name and key, with a count.",
     why: "Anyone on the path (shared Wi-Fi, a compromised router, an ISP, a corporate proxy) reads the credential and can replay it until it is revoked. Passive capture is enough: no attack on the client or server is needed.",
     example: "GET /api/orders HTTP/1.1\nHost: shop.example\nAuthorization: Bearer eyJhbGciOi...",
     remediation: "Serve the endpoint over HTTPS only, redirect HTTP to HTTPS before any credential is sent, enable HSTS, and rotate every credential that was seen in cleartext.",
@@ -59,7 +59,7 @@ impl ExchangeRule for CleartextCredential {
             if c.origin != Origin::Issued || !c.location.in_response() {
                 continue;
             }
-            if c.location == Location::SetCookie && !c.session_like {
+            if (c.location == Location::SetCookie && !c.session_like) || is_public_browser_key(c) {
                 continue;
             }
             let mut f = cx.credential_finding(&META, c);

@@ -145,6 +145,16 @@ pub fn is_token_endpoint(cx: &ExchangeCtx<'_>) -> bool {
         || memchr::memmem::find(body, b"\"grant_type\"").is_some()
 }
 
+/// A Google API key (`AIza…`) that a response hands out in its body: a browser key, printed
+/// into every page or app config that uses Maps, Firebase or YouTube embeds, public by design
+/// and restricted by referrer or app id, not by secrecy. Not a leak by itself; the same key
+/// presented in a request (cleartext, URL) is still reported, and so is an echo.
+pub fn is_public_browser_key(c: &Credential) -> bool {
+    c.kind == "google-api-key"
+        && c.origin == crate::recognize::Origin::Issued
+        && c.location == Location::ResponseBody
+}
+
 /// A duration for a detail line: `3 days`, `5 h`, `42 s`.
 pub fn human_secs(secs: i64) -> String {
     let s = secs.unsigned_abs();

@@ -20,7 +20,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Low,
     title: "Cookie scoped wider than the host that set it",
     cwe: None,
-    detects: "A Set-Cookie whose Domain attribute is a parent of the host that set it (so every sibling subdomain receives it), judged with the public-suffix list; a Domain on a public suffix or one that does not domain-match the host at all (browsers reject both, the detail says so); and broken `__Host-`/`__Secure-` prefix rules (`__Host-` needs Secure, Path=/ and no Domain; `__Secure-` needs Secure; both need a secure origin). A Domain equal to the setting host is not reported: it adds only the host's own subdomains. Flags a HAR cookie object did not record are not reported.",
+    detects: "A Set-Cookie whose Domain attribute is a parent of the host that set it (so every sibling subdomain receives it), judged with the public-suffix list; a Domain on a public suffix or one that does not domain-match the host at all (browsers reject both, the detail says so); and broken `__Host-`/`__Secure-` prefix rules (`__Host-` needs Secure, Path=/ and no Domain; `__Secure-` needs Secure; both need a secure origin). A Domain equal to the setting host is not reported: it adds only the host's own subdomains. Flags a HAR cookie object did not record are not reported. A parent Domain on a cookie that is not session-like (preferences, consent, analytics ids shared across a site's hosts on purpose) is info; on a session cookie, and for rejected cookies and broken prefixes, low.",
     why: "Every host under the parent domain (staging servers, user-content hosts, forgotten marketing sites) receives the cookie and can read or overwrite it; a takeover of any subdomain becomes a session theft.",
     example: "Set-Cookie: session=abc; Domain=example.com (set by login.example.com)",
     remediation: "Omit Domain so the cookie is host-only, or use the `__Host-` prefix, which enforces that.",
@@ -169,7 +169,16 @@ impl ExchangeRule for CookieBroadScope {
             if detail.is_empty() {
                 continue;
             }
-            out.push(cookie_finding(cx, &META, c, session, detail));
+            // Spreading a preference or tracking cookie over a site's hosts is what it is for;
+            // only a session cookie's wide scope hands out authority. Rejected cookies and
+            // broken prefixes stay low: they are bugs whatever the cookie holds.
+            let info_only =
+                !session && scope == Some(Scope::Parent) && !host_prefix && !secure_prefix;
+            let mut f = cookie_finding(cx, &META, c, session, detail);
+            if info_only {
+                f.severity = Severity::Info;
+            }
+            out.push(f);
         }
     }
 }
@@ -214,6 +223,21 @@ mod tests {
         );
         assert_eq!(f.len(), 1);
         assert!(f[0].detail.contains("example.co.uk"));
+    }
+
+    #[test]
+    fn parent_domain_on_a_non_session_cookie_is_info() {
+        let f = ex(Transport::Tls, "https://www.example.com/")
+            .set_cookie("lang=en; Domain=example.com; Secure", false)
+            .set_cookie("s=1; Domain=co.uk; Secure", false)
+            .run(&CookieBroadScope);
+        assert_eq!(f.len(), 2);
+        let lang = f.iter().find(|x| x.name == "lang").unwrap();
+        assert_eq!(lang.severity, Severity::Info);
+        assert_eq!(lang.kind, "cookie");
+        // A cookie browsers reject stays low whatever it holds.
+        let s = f.iter().find(|x| x.name == "s").unwrap();
+        assert_eq!(s.severity, Severity::Low);
     }
 
     #[test]

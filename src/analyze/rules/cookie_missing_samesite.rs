@@ -15,7 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Low,
     title: "Cookie set without a valid SameSite attribute",
     cwe: Some(1275),
-    detects: "A Set-Cookie with no SameSite attribute or with a value browsers ignore (anything but Strict, Lax or None). Deletion cookies are skipped, and so are HAR cookie objects without a `sameSite` field (the export may simply not record it).",
+    detects: "A Set-Cookie with no SameSite attribute or with a value browsers ignore (anything but Strict, Lax or None). Low for session-like cookies; info for others, whose cross-site sending carries no authority (CSRF needs the session cookie). Deletion cookies are skipped, and so are HAR cookie objects without a `sameSite` field (the export may simply not record it).",
     why: "Browsers then fall back to their own default (Lax in Chromium, None in older browsers and some others), so cross-site requests may carry the cookie and enable CSRF.",
     example: "Set-Cookie: sid=31d4d96e407aad42; Secure; HttpOnly",
     remediation: "Set `SameSite=Lax` (or `Strict`) explicitly; use `None` only with `Secure` for cookies that must be sent cross-site.",
@@ -39,13 +39,17 @@ impl ExchangeRule for CookieMissingSamesite {
                 None => "without SameSite",
             };
             let session = session_cookie(cx, c).is_some();
-            out.push(cookie_finding(
+            let mut f = cookie_finding(
                 cx,
                 &META,
                 c,
                 session,
                 format!("{} set {problem}", cookie_noun(session)),
-            ));
+            );
+            if !session {
+                f.severity = Severity::Info;
+            }
+            out.push(f);
         }
     }
 }
@@ -68,6 +72,7 @@ mod tests {
         assert_eq!(f[0].kind, "session-cookie");
         assert!(f[0].detail.contains("without SameSite"));
         assert_eq!(f[1].name, "pref");
+        assert_eq!(f[1].severity, Severity::Info);
         assert!(f[1].detail.contains("ignore"));
     }
 

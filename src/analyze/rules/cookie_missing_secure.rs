@@ -14,7 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Medium,
     title: "Cookie set without Secure",
     cwe: Some(614),
-    detects: "A Set-Cookie without the Secure attribute. Medium for session-like cookies, low for others. Deletion cookies are skipped. For a HAR cookie object that does not record the flag, nothing is reported.",
+    detects: "A Set-Cookie without the Secure attribute. Medium for session-like cookies; info for others (preference, consent, load-balancer and tracking cookies: real traffic sets dozens of them, and what they expose over cleartext is not a credential). Deletion cookies are skipped. For a HAR cookie object that does not record the flag, nothing is reported.",
     why: "Without Secure the browser sends the cookie over plain HTTP too, so a single cleartext request (a typed URL, a mixed-content image) exposes it to the network.",
     example: "Set-Cookie: SESSIONID=8f14e45fceea167a; Path=/; HttpOnly",
     remediation: "Add `Secure` to every cookie, prefer the `__Host-` prefix for session cookies, and serve the site over HTTPS only with HSTS.",
@@ -42,7 +42,7 @@ impl ExchangeRule for CookieMissingSecure {
             f.severity = if session {
                 Severity::Medium
             } else {
-                Severity::Low
+                Severity::Info
             };
             out.push(f);
         }
@@ -57,7 +57,7 @@ mod tests {
     use crate::recognize::SetCookie;
 
     #[test]
-    fn session_cookie_without_secure_is_medium_other_low() {
+    fn session_cookie_without_secure_is_medium_other_info() {
         let e = ex(Transport::Tls, "https://app.example/login")
             .set_cookie("SESSIONID=8f14e45fceea167a; Path=/; HttpOnly", true)
             .set_cookie("theme=dark; Path=/", false);
@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(f[0].host, "app.example");
         assert_eq!(f[1].name, "theme");
         assert_eq!(f[1].kind, "cookie");
-        assert_eq!(f[1].severity, Severity::Low);
+        assert_eq!(f[1].severity, Severity::Info);
     }
 
     #[test]

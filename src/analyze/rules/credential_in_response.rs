@@ -8,14 +8,14 @@ use crate::analyze::{ExchangeCtx, ExchangeRule, RuleMeta};
 use crate::model::{Finding, Location, Severity, Transport};
 use crate::recognize::Origin;
 
-use super::common::is_token_endpoint;
+use super::common::{is_public_browser_key, is_token_endpoint};
 
 pub static META: RuleMeta = RuleMeta {
     id: "credential-in-response",
     severity: Severity::High,
     title: "Credential exposed in a response",
     cwe: Some(200),
-    detects: "A credential in a response body or header: a request credential echoed back (matched by fingerprint), a key or token issued in a JSON field (`api_key`, `access_token`...), a known token format in HTML, JavaScript or JSON, or a credential in Location or another header. Tokens legitimately issued in Set-Cookie and OAuth token-endpoint responses over TLS (a path ending in `/token`, `/access_token`, `/token.oauth2`, or a request with `grant_type`) are expected and not reported, echoes included (a refresh grant may return the same refresh token); over cleartext they are.",
+    detects: "A credential in a response body or header: a request credential echoed back (matched by fingerprint), a key or token issued in a JSON field (`api_key`, `access_token`...), a known token format in HTML, JavaScript or JSON, or a credential in Location or another header. Tokens legitimately issued in Set-Cookie and OAuth token-endpoint responses over TLS (a path ending in `/token`, `/access_token`, `/token.oauth2`, or a request with `grant_type`) are expected and not reported, echoes included (a refresh grant may return the same refresh token); over cleartext they are. Google API keys (`AIza…`) issued in a response body are browser keys, public by design (Maps, Firebase and embed configs print them into every page; they are restricted by referrer or app, not kept secret) and are not reported; an echoed one is.",
     why: "Responses are cached by proxies and browsers, logged, and read by scripts on the page; a secret in a response reaches far more places than the server intended, and an echoed secret can be lifted by cross-site script inclusion or a cache.",
     example: "HTTP/1.1 200 OK\nContent-Type: application/json\n\n{\"user\":\"bob\",\"api_key\":\"sk_live_…\"}",
     remediation: "Return credentials only from dedicated token endpoints over TLS with `Cache-Control: no-store`; never echo request credentials; never embed server-side keys in pages or scripts.",
@@ -35,6 +35,7 @@ impl ExchangeRule for CredentialInResponse {
                 c.location,
                 Location::ResponseBody | Location::ResponseHeader
             ) && matches!(c.origin, Origin::Issued | Origin::Echoed)
+                && !is_public_browser_key(c)
         });
         let Some(first) = reportable.next() else {
             return;

@@ -16,7 +16,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Medium,
     title: "One session used from several clients",
     cwe: None,
-    detects: "One session identifier presented from two or more client addresses or user agents (a hijacked or shared session). `detail` lists the clients and says whether addresses or user agents differ (NAT and proxies can explain one of them).",
+    detects: "One session identifier presented from two or more client addresses or user agents (a hijacked or shared session). `detail` lists the clients and says whether addresses or user agents differ (NAT and proxies can explain one of them). From one address, user agents of one device count as one client: helpers a browser runs for the same user (`contype`, `Microsoft-CryptoAPI`, `Microsoft BITS`) and agents that name the same device (an Android app's `Dalvik/2.1.0 (Linux; U; Android 5.1.1; LGLS751 Build/LMY47V)` and its WebView's `Mozilla/5.0 (Linux; Android 5.1.1; LGLS751 Build/LMY47V; wv)`).",
     why: "A session used from a second client is the signature of session hijacking, or of a session shared on purpose, which defeats per-user accountability.",
     example: "Cookie: sid=9c2... from 10.0.0.5 (Firefox) and from 203.0.113.7 (curl)",
     remediation: "Bind sessions to client properties where feasible, detect concurrent use, and rotate session ids often.",
@@ -25,6 +25,69 @@ pub static META: RuleMeta = RuleMeta {
 
 /// Longest user agent shown in `detail`.
 const UA_SHOWN: usize = 48;
+
+/// User agents that browsers and the OS send on behalf of the user of the main agent, from the
+/// same machine: IE's `contype` probe for embedded content, Windows certificate and download
+/// services.
+const HELPER_AGENTS: &[&str] = &[
+    "contype",
+    "microsoft-cryptoapi",
+    "microsoft bits",
+    "windows-update-agent",
+    "microsoft-webdav-miniredir",
+];
+
+fn is_helper(ua: &str) -> bool {
+    let l = ua.trim().to_ascii_lowercase();
+    HELPER_AGENTS.iter().any(|h| l.starts_with(h))
+}
+
+/// Tokens of a user agent's platform comment that name a device model and firmware build
+/// (Android's `LGLS751 Build/LMY47V`). OS names and browser engine versions (`Windows NT 6.1`,
+/// `Trident/7.0`) are left out: two machines behind one NAT share them.
+fn device_tokens(ua: &str) -> Vec<String> {
+    let Some(open) = ua.find('(') else {
+        return Vec::new();
+    };
+    let rest = ua.get(open + 1..).unwrap_or("");
+    let comment = rest.split(')').next().unwrap_or("");
+    comment
+        .split(';')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| t.contains("build/"))
+        .collect()
+}
+
+/// Distinct clients among the user agents seen from one address: agents merge when one is a
+/// helper of another or when they name the same device.
+fn distinct_agents(uas: &BTreeSet<&str>) -> usize {
+    let main: Vec<&str> = uas.iter().copied().filter(|u| !is_helper(u)).collect();
+    if main.is_empty() {
+        return uas.len().min(1);
+    }
+    // Union-find over a handful of agents.
+    let mut group: Vec<usize> = (0..main.len()).collect();
+    let tokens: Vec<Vec<String>> = main.iter().map(|u| device_tokens(u)).collect();
+    for i in 0..main.len() {
+        for j in i + 1..main.len() {
+            let shared = tokens
+                .get(i)
+                .zip(tokens.get(j))
+                .is_some_and(|(a, b)| a.iter().any(|t| b.contains(t)));
+            if shared {
+                let (gi, gj) = (group.get(i).copied(), group.get(j).copied());
+                if let (Some(gi), Some(gj)) = (gi, gj) {
+                    for g in group.iter_mut() {
+                        if *g == gj {
+                            *g = gi;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    group.iter().collect::<BTreeSet<_>>().len()
+}
 
 /// Counts distinct client addresses and distinct user agents separately: behind NAT one address
 /// carries many users, and one user may switch networks, so `detail` says which of the two
@@ -61,7 +124,7 @@ impl CorrelationRule for SessionSharedAcrossClients {
                 .iter()
                 .filter_map(|s| s.user_agent.as_deref())
                 .collect();
-            if ips.len() < 2 && uas.len() < 2 {
+            if ips.len() < 2 && (uas.len() < 2 || distinct_agents(&uas) < 2) {
                 continue;
             }
             let mut parts = Vec::new();
@@ -116,6 +179,43 @@ mod tests {
         c.user_agent = Some("curl/8.0".into());
         let f = run(&SessionSharedAcrossClients, vec![a, c]);
         assert!(f[0].detail.contains("2 user agents") && f[0].detail.contains("NAT"));
+    }
+
+    #[test]
+    fn one_device_with_helper_or_webview_agents_is_one_client() {
+        let mk = |seq, ua: &str| {
+            let mut s = session("s", seq);
+            s.user_agent = Some(ua.into());
+            s
+        };
+        let ie = "Mozilla/5.0 (Windows NT 6.1; Trident/7.0; rv:11.0) like Gecko";
+        assert!(
+            run(
+                &SessionSharedAcrossClients,
+                vec![mk(1, ie), mk(2, "contype")]
+            )
+            .is_empty()
+        );
+        let wv = "Mozilla/5.0 (Linux; Android 5.1.1; LGLS751 Build/LMY47V; wv) AppleWebKit/537.36";
+        let dalvik = "Dalvik/2.1.0 (Linux; U; Android 5.1.1; LGLS751 Build/LMY47V)";
+        assert!(run(&SessionSharedAcrossClients, vec![mk(1, wv), mk(2, dalvik)]).is_empty());
+        // Two devices behind one address still count, and so does a browser and curl.
+        let other = "Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A) AppleWebKit/537.36";
+        let f = run(&SessionSharedAcrossClients, vec![mk(1, wv), mk(2, other)]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].detail.contains("2 user agents"), "{}", f[0].detail);
+        let f = run(
+            &SessionSharedAcrossClients,
+            vec![mk(1, ie), mk(2, "curl/8.0")],
+        );
+        assert_eq!(f.len(), 1);
+        // A second address counts even with a helper agent.
+        let mut b = mk(2, "contype");
+        b.client_ip = Some("203.0.113.9".into());
+        assert_eq!(
+            run(&SessionSharedAcrossClients, vec![mk(1, ie), b]).len(),
+            1
+        );
     }
 
     #[test]
