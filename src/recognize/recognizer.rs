@@ -1206,7 +1206,14 @@ impl Recognizer {
             if c.is_deletion(now) {
                 continue;
             }
-            let mut det = if st.tracker {
+            // A cookie scoped to a tracker's domain is the tracker's, even when the request
+            // (and so the host) is missing from the capture.
+            let tracker_cookie = st.tracker
+                || c.domain.as_deref().is_some_and(|d| {
+                    let d = d.trim().trim_start_matches('.');
+                    !d.is_empty() && self.t.is_tracking_host(d)
+                });
+            let mut det = if tracker_cookie {
                 None
             } else {
                 self.t.cookies.lookup(&c.name)

@@ -1470,3 +1470,22 @@ fn pem_header_built_by_code_is_not_a_private_key() {
     assert_eq!(rec.response.len(), 1);
     assert_eq!(rec.response[0].kind, "private-key");
 }
+
+#[test]
+fn tracker_cookie_by_domain_when_the_request_is_missing() {
+    let rz = rz();
+    let mut resp = response(200);
+    resp.headers.push(
+        "Set-Cookie",
+        "tmsi=Qm7xP2kL9vR4tY6uI0oP5aSzX8cV1bN3mQ7wE2rT; path=/; domain=isolyr.com; httponly",
+    );
+    resp.headers.push(
+        "Set-Cookie",
+        "acct=Qm7xP2kL9vR4tY6uI0oP5aSzX8cV1bN3mQ7wE2rT; path=/; domain=shop.example",
+    );
+    let rec = rz.recognize(&exchange(None, Some(resp)));
+    let names: Vec<&str> = rec.response.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["acct"]);
+    // Both lines are still parsed for the cookie rules.
+    assert_eq!(rec.set_cookies.len(), 2);
+}

@@ -221,16 +221,17 @@ fn corpus_precision_report() {
         println!("{rule:<32} {total:>6}  {}", by.join(", "));
     }
 
-    // (name, kind, location) → (distinct keys, sightings).
-    let mut names: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
+    // (name, kind) → distinct keys, sightings, locations. A key seen under two names (`K,myK`)
+    // is listed under both together.
+    type Row = (u64, u64, std::collections::BTreeSet<String>);
+    let mut names: BTreeMap<(String, String), Row> = BTreeMap::new();
     let keys = doc["keys"].as_array().unwrap();
     for k in keys {
         let n = k["sightings"].as_u64().unwrap_or(0);
-        let e = names
-            .entry((s(k, "names"), s(k, "kind"), s(k, "locations")))
-            .or_default();
+        let e = names.entry((s(k, "names"), s(k, "kind"))).or_default();
         e.0 += 1;
         e.1 += n;
+        e.2.extend(s(k, "locations").split(',').map(str::to_string));
     }
     let mut top: Vec<_> = names.into_iter().collect();
     top.sort_by(|a, b| (b.1.0, b.1.1).cmp(&(a.1.0, a.1.1)).then(a.0.cmp(&b.0)));
@@ -239,8 +240,9 @@ fn corpus_precision_report() {
         "{:>4} {:>9}  {:<28} {:<22} location",
         "keys", "sightings", "name", "kind"
     );
-    for ((name, kind, loc), (k, n)) in top.iter().take(20) {
+    for ((name, kind), (k, n, locs)) in top.iter().take(20) {
         let name = if name.is_empty() { "(none)" } else { name };
-        println!("{k:>4} {n:>9}  {name:<28} {kind:<22} {loc}");
+        let locs: Vec<&str> = locs.iter().map(String::as_str).collect();
+        println!("{k:>4} {n:>9}  {name:<28} {kind:<22} {}", locs.join(","));
     }
 }
