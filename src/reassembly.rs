@@ -484,16 +484,19 @@ impl Core {
             f.start_at(start);
         }
         let payload = seg.payload;
-        if !payload.is_empty() {
-            f.had_data = true;
-            let off = f.offset_of(seq);
-            self.data(info, state, f, d, off, payload, meta, h);
-        }
+        // The FIN is placed before the data is delivered: delivering could drain buffered bytes
+        // that lie past it.
         if seg.fin {
             let end = f.offset_of(seq) + payload.len() as i64;
             if end >= f.next_off as i64 && f.fin_off.is_none() {
                 f.fin_off = Some(end as u64);
+                self.cut_at_fin(f);
             }
+        }
+        if !payload.is_empty() {
+            f.had_data = true;
+            let off = f.offset_of(seq);
+            self.data(info, state, f, d, off, payload, meta, h);
         }
         self.check_end(info, state, f, d, meta, h);
     }
@@ -530,6 +533,17 @@ impl Core {
         meta: Meta,
         h: &mut H,
     ) {
+        // Nothing follows a FIN in its direction: bytes past it are dropped (they would come
+        // after the end of the stream; a new connection on the same ports starts with a SYN).
+        let payload = match f.fin_off {
+            Some(fin) => {
+                let keep = (fin as i64)
+                    .saturating_sub(off)
+                    .clamp(0, payload.len() as i64);
+                payload.get(..keep as usize).unwrap_or_default()
+            }
+            None => payload,
+        };
         let end = off + payload.len() as i64;
         let next = f.next_off as i64;
         if end <= next {
@@ -644,6 +658,24 @@ impl Core {
         }
         f.ooo_bytes += new_bytes;
         self.ooo_total += new_bytes;
+    }
+
+    /// Drops buffered bytes at or past the FIN (they arrived before it).
+    fn cut_at_fin(&mut self, f: &mut Flow) {
+        let Some(fin) = f.fin_off else {
+            return;
+        };
+        let beyond = f.ooo.split_off(&fin);
+        let mut freed: usize = beyond.values().map(|b| b.data.len()).sum();
+        if let Some((&k, b)) = f.ooo.iter_mut().next_back() {
+            let keep = usize::try_from(fin - k).unwrap_or(usize::MAX);
+            if b.data.len() > keep {
+                freed += b.data.len() - keep;
+                b.data.truncate(keep);
+            }
+        }
+        f.ooo_bytes -= freed;
+        self.ooo_total -= freed;
     }
 
     /// Delivers buffered data that has become contiguous.
@@ -953,6 +985,39 @@ mod tests {
         assert_eq!(out[1], b"ok");
         assert!(an.is_empty());
         assert_eq!(*ended, [true, true]);
+    }
+
+    /// Found by fuzzing: bytes after a FIN (sent after it, or buffered before it arrived) were
+    /// delivered, or declared lost, after the direction had ended.
+    #[test]
+    fn nothing_is_delivered_past_a_fin() {
+        // Data after the FIN, in order.
+        let h = run(&[
+            seg(true, 100, None, "S", b""),
+            seg(true, 101, None, "F", b"abc"),
+            seg(true, 104, None, "", b"late"),
+        ]);
+        let (_, out, _, ended) = &h.closed[0];
+        assert_eq!(out[0], b"abc");
+        assert!(ended[0]);
+        // Data past the FIN buffered before it, then the hole filled.
+        let h = run(&[
+            seg(true, 100, None, "S", b""),
+            seg(true, 106, None, "", b"xyzw"),
+            seg(true, 103, None, "F", b"cde"),
+            seg(true, 101, None, "", b"ab"),
+            seg(false, 900, Some(200), "", b""),
+        ]);
+        let (_, out, _, ended) = &h.closed[0];
+        assert_eq!(out[0], b"abcde", "nothing past the FIN, no gap after it");
+        assert!(ended[0]);
+        // A segment straddling the FIN keeps only its bytes before it.
+        let h = run(&[
+            seg(true, 100, None, "S", b""),
+            seg(true, 104, None, "", b"defgh"),
+            seg(true, 101, None, "F", b"abcdef"),
+        ]);
+        assert_eq!(h.closed[0].1[0], b"abcdef");
     }
 
     #[test]
