@@ -111,6 +111,32 @@ pub struct ScanConfig {
     pub summary_after_table: bool,
 }
 
+impl Default for ScanConfig {
+    /// A quiet, library-style scan: no inputs yet, default limits and rules, findings as NDJSON,
+    /// masked, nothing drawn on a terminal.
+    fn default() -> Self {
+        ScanConfig {
+            inputs: Vec::new(),
+            ingest: IngestConfig::default(),
+            analyze: AnalyzeConfig::default(),
+            recognize_toml: None,
+            salt: None,
+            threads: None,
+            reports: vec![ReportKind::Findings],
+            format: OutputFormat::Ndjson,
+            output: None,
+            reveal: false,
+            fail_on: None,
+            quiet: true,
+            verbose: 0,
+            color: false,
+            terminal: false,
+            progress: false,
+            summary_after_table: false,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {err}")]

@@ -773,23 +773,11 @@ fn engine() -> &'static Engine {
     static E: OnceLock<Engine> = OnceLock::new();
     E.get_or_init(|| {
         let cfg = ScanConfig {
-            inputs: Vec::new(),
-            ingest: IngestConfig::default(),
-            analyze: AnalyzeConfig::default(),
-            recognize_toml: None,
             salt: Some(b"fuzz".to_vec()),
             threads: Some(1),
             reports: vec![ReportKind::Findings, ReportKind::Exchanges],
             format: OutputFormat::Json,
-            output: None,
-            reveal: false,
-            fail_on: None,
-            quiet: true,
-            verbose: 0,
-            color: false,
-            terminal: false,
-            progress: false,
-            summary_after_table: false,
+            ..ScanConfig::default()
         };
         Engine::new(&cfg).expect("engine builds")
     })

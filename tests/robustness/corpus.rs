@@ -6,10 +6,8 @@
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
-use credsift::analyze::AnalyzeConfig;
 use credsift::config::{Input, OutputFormat, ReportKind, ScanConfig};
 use credsift::engine::{Engine, ResolvedInput};
-use credsift::ingest::IngestConfig;
 
 use crate::synth::serial;
 
@@ -82,23 +80,11 @@ fn damaged_corpus_files_never_panic_and_say_where() {
         "the manifest marks damaged files: {files:?}"
     );
     let cfg = ScanConfig {
-        inputs: Vec::new(),
-        ingest: IngestConfig::default(),
-        analyze: AnalyzeConfig::default(),
-        recognize_toml: None,
         salt: Some(b"corpus".to_vec()),
         threads: Some(1),
         reports: vec![ReportKind::Findings, ReportKind::Exchanges],
         format: OutputFormat::Json,
-        output: None,
-        reveal: false,
-        fail_on: None,
-        quiet: true,
-        verbose: 0,
-        color: false,
-        terminal: false,
-        progress: false,
-        summary_after_table: false,
+        ..ScanConfig::default()
     };
     let engine = Engine::new(&cfg).unwrap();
     let mut problems = Vec::new();

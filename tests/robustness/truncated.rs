@@ -7,32 +7,18 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use credsift::analyze::AnalyzeConfig;
 use credsift::config::{Input, OutputFormat, ReportKind, ScanConfig};
 use credsift::engine::{Engine, ResolvedInput, ScanResult};
-use credsift::ingest::IngestConfig;
 
 use crate::synth::serial;
 
 fn engine() -> Engine {
     let cfg = ScanConfig {
-        inputs: Vec::new(),
-        ingest: IngestConfig::default(),
-        analyze: AnalyzeConfig::default(),
-        recognize_toml: None,
         salt: Some(b"truncation".to_vec()),
         threads: Some(1),
         reports: vec![ReportKind::Findings],
         format: OutputFormat::Json,
-        output: None,
-        reveal: false,
-        fail_on: None,
-        quiet: true,
-        verbose: 0,
-        color: false,
-        terminal: false,
-        progress: false,
-        summary_after_table: false,
+        ..ScanConfig::default()
     };
     Engine::new(&cfg).expect("engine")
 }
