@@ -305,15 +305,17 @@ fn to_response(m: Msg) -> Response {
 }
 
 impl StreamHandler for Http1Handler<'_> {
-    type State = HttpConn;
+    // Boxed: the reassembler keeps closed connections as tombstones for a while, which then
+    // cost a pointer instead of a whole parser state.
+    type State = Box<HttpConn>;
 
-    fn open(&mut self, _info: &ConnInfo, _meta: Meta) -> HttpConn {
-        HttpConn::default()
+    fn open(&mut self, _info: &ConnInfo, _meta: Meta) -> Box<HttpConn> {
+        Box::default()
     }
 
     fn data(
         &mut self,
-        st: &mut HttpConn,
+        st: &mut Box<HttpConn>,
         info: &ConnInfo,
         dir: usize,
         data: &[u8],
@@ -324,7 +326,7 @@ impl StreamHandler for Http1Handler<'_> {
 
     fn gap(
         &mut self,
-        st: &mut HttpConn,
+        st: &mut Box<HttpConn>,
         info: &ConnInfo,
         dir: usize,
         len: u64,
@@ -333,17 +335,17 @@ impl StreamHandler for Http1Handler<'_> {
         self.with_side(st, info, dir, |s, env| s.gap(len, env))
     }
 
-    fn anomaly(&mut self, st: &mut HttpConn, _info: &ConnInfo, dir: usize, a: Anomaly) {
+    fn anomaly(&mut self, st: &mut Box<HttpConn>, _info: &ConnInfo, dir: usize, a: Anomaly) {
         // Reassembly anomalies (overlap conflicts, bounds) belong to the message under way in
         // that direction, or to the next one.
         st.sides[dir].note(a);
     }
 
-    fn end(&mut self, st: &mut HttpConn, info: &ConnInfo, dir: usize, _meta: Meta) {
+    fn end(&mut self, st: &mut Box<HttpConn>, info: &ConnInfo, dir: usize, _meta: Meta) {
         self.with_side(st, info, dir, |s, env| s.end(env));
     }
 
-    fn close(&mut self, mut st: HttpConn, info: &ConnInfo, _meta: Meta) {
+    fn close(&mut self, mut st: Box<HttpConn>, info: &ConnInfo, _meta: Meta) {
         for dir in 0..2 {
             if !st.sides[dir].is_done() {
                 self.with_side(&mut st, info, dir, |s, env| s.end(env));
