@@ -130,6 +130,19 @@ impl BodyAcc {
         }
     }
 
+    /// The body is announced as `len` bytes on the wire (Content-Length): an identity body's
+    /// kept prefix is allocated once instead of growing by doubling.
+    pub fn expect(&mut self, len: u64) {
+        if matches!(self.coding, Coding::Identity) {
+            let want = usize::try_from(len)
+                .unwrap_or(usize::MAX)
+                .min(self.keep.max_kept);
+            self.keep
+                .kept
+                .reserve_exact(want.saturating_sub(self.keep.kept.len()));
+        }
+    }
+
     /// Body bytes as they came off the wire (after de-chunking).
     pub fn push(&mut self, data: &[u8]) {
         self.wire_len += data.len() as u64;

@@ -488,7 +488,10 @@ impl Side {
         };
         let ct = hs.get("content-type").map(str::to_string);
         let enc = hs.get("content-encoding").map(str::to_string);
-        let body = BodyAcc::new(env.cfg.body, ct, enc.as_deref());
+        let mut body = BodyAcc::new(env.cfg.body, ct, enc.as_deref());
+        if let Some(Mode::Length(n)) = mode {
+            body.expect(n);
+        }
         self.cur = Some(Cur {
             head,
             meta,

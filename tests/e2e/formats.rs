@@ -152,6 +152,81 @@ fn output_is_identical_for_any_thread_count() {
     assert_eq!(a.stdout, b.stdout);
 }
 
+/// A generated capture large enough to be sharded (with a low sharding threshold): every
+/// report is byte-identical with one thread (no sharding) and with four (connections spread
+/// over four workers), and the sharded run meets the generator's ground truth.
+#[test]
+fn sharded_capture_output_is_identical_to_single_threaded() {
+    use credsift::r#gen::bench::{BenchConfig, BenchFormat, generate};
+    let dir = tempfile::tempdir().unwrap();
+    for (name, format) in [
+        ("big.pcap", BenchFormat::Pcap),
+        ("big.pcapng", BenchFormat::Pcapng),
+    ] {
+        let path = dir.path().join(name);
+        let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let truth = generate(
+            BenchConfig {
+                size: 20 << 20,
+                seed: 9,
+                format,
+            },
+            file,
+        )
+        .unwrap();
+        let scan = |threads: &str, report: &str, fmt: &str| {
+            let o = bin()
+                .env("CREDSIFT_SHARD_MIN_BYTES", "1")
+                .args([
+                    "scan",
+                    path.to_str().unwrap(),
+                    "--salt",
+                    "e2e",
+                    "-q",
+                    "--threads",
+                    threads,
+                    "--report",
+                    report,
+                    "--format",
+                    fmt,
+                ])
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            o.stdout
+        };
+        for (report, fmt) in [
+            ("findings", "ndjson"),
+            ("keys", "csv"),
+            ("exchanges", "csv"),
+            ("sources", "json"),
+        ] {
+            let one = scan("1", report, fmt);
+            let four = scan("4", report, fmt);
+            assert!(!one.is_empty());
+            assert!(
+                one == four,
+                "{name}: {report} differs between 1 and 4 threads"
+            );
+        }
+        let sources: serde_json::Value =
+            serde_json::from_slice(&scan("4", "sources", "json")).unwrap();
+        let s = &sources["sources"][0];
+        assert_eq!(s["exchanges"].as_u64(), Some(truth.exchanges), "{name}");
+        assert_eq!(
+            s["tcp_connections"].as_u64(),
+            Some(truth.connections),
+            "{name}"
+        );
+        assert_eq!(
+            s["tls_connections"].as_u64(),
+            Some(truth.tls_connections),
+            "{name}"
+        );
+        assert_eq!(s["packets"].as_u64(), Some(truth.packets), "{name}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn output_files_are_private() {

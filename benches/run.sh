@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: builds credsift in release, generates a capture of SIZE with
+# credsift-gen (seed 42), scans it with 1 and N threads (median of RUNS runs each), prints MB/s
+# and peak RSS (from /usr/bin/time -v), checks the generator's ground truth against credsift's
+# sources report, and runs the same file through tshark when it is installed, for the ratio.
+#
+#   benches/run.sh [SIZE] [FORMAT] [RUNS]     e.g.  benches/run.sh 1G pcap 5
+#
+# Environment: THREADS (N, default: all cores), WORKDIR (where the input goes, default a fresh
+# directory under ${TMPDIR:-/tmp}; it is deleted at the end unless KEEP=1), CARGO_TARGET_DIR.
+set -euo pipefail
+
+SIZE=${1:-1G}
+FORMAT=${2:-pcap}
+RUNS=${3:-5}
+THREADS=${THREADS:-$(nproc)}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "needs python3 (ground-truth check)" >&2; exit 2; }
+
+echo "== building (release)" >&2
+(cd "$ROOT" && cargo build --release --quiet --bin credsift --bin credsift-gen)
+BIN=$TARGET/release/credsift
+GEN=$TARGET/release/credsift-gen
+
+WORK=${WORKDIR:-$(mktemp -d "${TMPDIR:-/tmp}/credsift-bench.XXXXXX")}
+mkdir -p "$WORK"
+cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+
+case "$FORMAT" in
+  pcap) EXT=pcap ;;
+  pcapng) EXT=pcapng ;;
+  har) EXT=har ;;
+  *) echo "FORMAT is pcap, pcapng or har" >&2; exit 2 ;;
+esac
+INPUT=$WORK/bench.$EXT
+TRUTH=$WORK/truth.json
+
+echo "== generating $SIZE $FORMAT (seed 42)" >&2
+"$GEN" bench --out "$INPUT" --size "$SIZE" --seed 42 --format "$FORMAT" > "$TRUTH"
+BYTES=$(stat -c %s "$INPUT")
+cat "$INPUT" > /dev/null # warm the page cache
+
+# One timed run: prints "seconds max_rss_kib".
+timed() {
+  local log=$WORK/time.log
+  /usr/bin/time -v "$BIN" scan "$INPUT" --format ndjson -q --salt bench "$@" > /dev/null 2> "$log"
+  local wall rss
+  wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
+  rss=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
+  python3 - "$wall" "$rss" <<'EOF'
+import sys
+w = sys.argv[1].split(":")
+secs = sum(float(x) * 60 ** i for i, x in enumerate(reversed(w)))
+print(f"{secs:.3f} {sys.argv[2]}")
+EOF
+}
+
+# Median of RUNS runs: prints "MB/s peak_rss_MiB".
+measure() {
+  local out=""
+  for _ in $(seq "$RUNS"); do out+="$(timed "$@")"$'\n'; done
+  python3 - "$BYTES" <<EOF
+import statistics, sys
+rows = [l.split() for l in """$out""".strip().splitlines()]
+secs = statistics.median(float(r[0]) for r in rows)
+rss = max(int(r[1]) for r in rows) / 1024
+print(f"{int(sys.argv[1]) / secs / 1e6:.0f} {rss:.0f}")
+EOF
+}
+
+echo "== scanning $(numfmt --to=iec "$BYTES") ($BYTES bytes), median of $RUNS runs" >&2
+read -r MBS1 RSS1 < <(measure --threads 1)
+echo "credsift --threads 1:  $MBS1 MB/s, peak RSS $RSS1 MiB"
+read -r MBSN RSSN < <(measure --threads "$THREADS")
+echo "credsift --threads $THREADS:  $MBSN MB/s, peak RSS $RSSN MiB"
+python3 -c "print(f'speed-up $THREADS threads vs 1: {$MBSN / $MBS1:.2f}x')"
+
+echo "== ground truth" >&2
+"$BIN" scan "$INPUT" --format json --report sources,keys -q --salt bench > "$WORK/sources.json"
+python3 - "$TRUTH" "$WORK/sources.json" "$FORMAT" <<'EOF'
+import json, sys
+truth = json.load(open(sys.argv[1]))
+got = json.load(open(sys.argv[2]))
+src = got["sources"][0]
+fmt = sys.argv[3]
+checks = [("exchanges", truth["exchanges"], src["exchanges"])]
+if fmt != "har":
+    checks += [
+        ("tcp connections", truth["connections"], src["tcp_connections"]),
+        ("tls connections", truth["tls_connections"], src["tls_connections"]),
+        ("packets", truth["packets"], src["packets"]),
+    ]
+bad = 0
+for name, want, have in checks:
+    ok = want == have
+    bad += not ok
+    print(f"  {name:16} truth {want:>10}  credsift {have:>10}  {'ok' if ok else 'MISMATCH'}")
+print("ground truth:", "met" if not bad else f"{bad} mismatch(es)")
+EOF
+
+if command -v tshark >/dev/null && [ "$FORMAT" != har ]; then
+  echo "== tshark" >&2
+  start=$(date +%s.%N)
+  tshark -r "$INPUT" -Y http.request -T fields -e http.request.method > /dev/null 2>&1 || true
+  end=$(date +%s.%N)
+  python3 -c "
+s = $end - $start
+mbs = $BYTES / s / 1e6
+print(f'tshark (http.request fields): {mbs:.0f} MB/s; credsift is {$MBSN / mbs:.0f}x faster with $THREADS threads')"
+else
+  echo "(tshark not installed or HAR input: no tshark comparison)"
+fi
