@@ -152,22 +152,12 @@ fn exchanges(segs: &[OwnedSeg], cfg: &IngestConfig) -> Vec<Exchange> {
 
 fn scan_config() -> ScanConfig {
     ScanConfig {
-        inputs: Vec::new(),
-        ingest: IngestConfig::default(),
-        analyze: analyze::AnalyzeConfig::default(),
-        recognize_toml: None,
         salt: Some(b"bench".to_vec()),
         threads: Some(1),
         reports: vec![ReportKind::Findings],
         format: OutputFormat::Ndjson,
-        output: None,
-        reveal: false,
-        fail_on: None,
         quiet: true,
-        verbose: 0,
-        color: false,
-        progress: false,
-        summary_after_table: false,
+        ..ScanConfig::default()
     }
 }
 
@@ -295,6 +285,7 @@ fn stages(c: &mut Criterion) {
             output: None,
             reveal: false,
             color: false,
+            terminal: false,
             summary_after_table: false,
         };
         g.bench_function(name, |b| {
