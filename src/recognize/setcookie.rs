@@ -134,7 +134,9 @@ impl SetCookie {
         }
         let e = self.expires?;
         let n = now?;
-        Some((e - n) / 1_000_000_000)
+        // Saturating: both come from the input (an Expires in year 1049, a capture clock of a
+        // hostile pcapng) and may be far apart.
+        Some(e.saturating_sub(n) / 1_000_000_000)
     }
 }
 
