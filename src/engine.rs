@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -423,9 +422,16 @@ struct FindingAcc {
 
 impl FindingAcc {
     fn hash(f: &Finding) -> u64 {
-        let mut h = std::hash::DefaultHasher::new();
-        (f.rule, &*f.source, &f.host, f.location, &f.name, &f.key_fp).hash(&mut h);
-        h.finish()
+        use std::hash::BuildHasher;
+        // Only a bucket index (items keep arrival order, so output does not depend on it).
+        foldhash::fast::FixedState::default().hash_one((
+            f.rule,
+            &*f.source,
+            &f.host,
+            f.location,
+            &f.name,
+            &f.key_fp,
+        ))
     }
 
     fn same(a: &Finding, b: &Finding) -> bool {

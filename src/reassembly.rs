@@ -18,7 +18,11 @@
 //! - Connections idle for `idle_timeout_ns` of capture time are flushed and forgotten; at most
 //!   `max_connections` are tracked, the least recently active ones being flushed first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// foldhash rather than SipHash: this table is looked up once per segment. It is still seeded
+// per process, so crafted 4-tuples cannot be aimed at one bucket chain ahead of time.
+use foldhash::{HashMap, HashMapExt};
 use std::net::SocketAddr;
 
 use crate::model::{Anomaly, Timestamp};
