@@ -3,7 +3,7 @@
 //! correlation rules, and returns everything `report` needs. Files run in parallel (rayon); the
 //! result is the same whatever the thread count or input order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::analyze::{
-    self, AnalyzeConfig, CorrelationRule, ExchangeCtx, ExchangeRule, Sighting, SightingPool,
+    self, AnalyzeConfig, CorrelationRule, ExchangeCtx, ExchangeRule, FindingMerger, Sighting,
+    SightingPool,
 };
 use crate::config::{Input, ReportKind, ScanConfig};
 use crate::ingest::detect::{self, Format};
@@ -159,11 +160,22 @@ impl Engine {
         let mut sources = Vec::new();
         let mut sightings = Vec::new();
         let mut exchanges = Vec::new();
-        for r in per_source {
-            findings.extend(r.findings);
+        // `append` onto the first source's vectors: a lone large capture's sightings are not
+        // copied into a second buffer of the same size at the run's memory peak.
+        for mut r in per_source {
+            if findings.is_empty() {
+                std::mem::swap(&mut findings, &mut r.findings);
+            }
+            findings.append(&mut r.findings);
+            if sightings.is_empty() {
+                std::mem::swap(&mut sightings, &mut r.sightings);
+            }
+            sightings.append(&mut r.sightings);
+            if exchanges.is_empty() {
+                std::mem::swap(&mut exchanges, &mut r.exchanges);
+            }
+            exchanges.append(&mut r.exchanges);
             sources.push(r.stats);
-            sightings.extend(r.sightings);
-            exchanges.extend(r.exchanges);
         }
         let pool = SightingPool::new(sightings);
         let correlated: Vec<Vec<Finding>> = self
@@ -335,7 +347,7 @@ impl Engine {
         &self,
         ex: &Exchange,
         scratch: &mut Vec<Finding>,
-        acc: &mut FindingAcc,
+        acc: &mut FindingMerger,
         result: &mut SourceResult,
     ) {
         let seq = order_key(ex);
@@ -376,7 +388,7 @@ pub fn order_key(ex: &Exchange) -> u64 {
 struct Collector<'e> {
     engine: &'e Engine,
     scratch: Vec<Finding>,
-    findings: FindingAcc,
+    findings: FindingMerger,
     out: SourceResult,
     count: u64,
 }
@@ -386,7 +398,7 @@ impl<'e> Collector<'e> {
         Collector {
             engine,
             scratch: Vec::new(),
-            findings: FindingAcc::default(),
+            findings: FindingMerger::default(),
             out: SourceResult::default(),
             count: 0,
         }
@@ -394,7 +406,7 @@ impl<'e> Collector<'e> {
 
     /// Everything collected, findings merged.
     fn into_result(mut self) -> SourceResult {
-        self.out.findings = self.findings.items;
+        self.out.findings = self.findings.into_vec();
         self.out
     }
 }
@@ -406,81 +418,6 @@ impl ExchangeSink for Collector<'_> {
         self.engine
             .process_exchange(&ex, &mut self.scratch, &mut self.findings, &mut self.out);
     }
-}
-
-/// Findings merged as they arrive, one entry per merge key (rule, source, host, location, name,
-/// key_fp) with the same merge as `analyze::aggregate` (which still runs over the whole run at
-/// the end): O(1) per finding, however many distinct findings there are.
-#[derive(Default)]
-struct FindingAcc {
-    /// Hash of the merge key → first item with that hash.
-    heads: HashMap<u64, usize>,
-    /// Next item with the same hash (`usize::MAX`: none).
-    next: Vec<usize>,
-    items: Vec<Finding>,
-}
-
-impl FindingAcc {
-    fn hash(f: &Finding) -> u64 {
-        use std::hash::BuildHasher;
-        // Only a bucket index (items keep arrival order, so output does not depend on it).
-        foldhash::fast::FixedState::default().hash_one((
-            f.rule,
-            &*f.source,
-            &f.host,
-            f.location,
-            &f.name,
-            &f.key_fp,
-        ))
-    }
-
-    fn same(a: &Finding, b: &Finding) -> bool {
-        a.rule == b.rule
-            && a.source == b.source
-            && a.host == b.host
-            && a.location == b.location
-            && a.name == b.name
-            && a.key_fp == b.key_fp
-    }
-
-    fn add(&mut self, f: Finding) {
-        let h = Self::hash(&f);
-        let mut at = self.heads.get(&h).copied().unwrap_or(usize::MAX);
-        while let Some(acc) = self.items.get_mut(at) {
-            if Self::same(acc, &f) {
-                merge_finding(acc, f);
-                return;
-            }
-            at = self.next.get(at).copied().unwrap_or(usize::MAX);
-        }
-        let i = self.items.len();
-        self.next
-            .push(self.heads.insert(h, i).unwrap_or(usize::MAX));
-        self.items.push(f);
-    }
-}
-
-/// `analyze::aggregate`'s merge of one more occurrence into `acc`: counts add up, the highest
-/// severity and the widest time span win, and the earliest locator is the representative.
-fn merge_finding(acc: &mut Finding, f: Finding) {
-    acc.count += f.count;
-    acc.severity = acc.severity.max(f.severity);
-    let first = match (acc.first_seen, f.first_seen) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let last = match (acc.last_seen, f.last_seen) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    if f.locator < acc.locator || acc.locator.is_none() {
-        let (count, severity) = (acc.count, acc.severity);
-        *acc = f;
-        acc.count = count;
-        acc.severity = severity;
-    }
-    acc.first_seen = first;
-    acc.last_seen = last;
 }
 
 fn exchange_row(ex: &Exchange, rec: &crate::recognize::Recognized, seq: u64) -> ExchangeRow {

@@ -6,9 +6,7 @@ pub mod catalog;
 pub mod rules;
 pub mod sighting;
 
-use std::collections::HashMap;
-
-use crate::model::{Exchange, Finding, Location, Severity};
+use crate::model::{Exchange, Finding, Severity};
 use crate::recognize::{Credential, Recognized};
 use crate::secret::Sensitive;
 
@@ -125,53 +123,80 @@ pub fn check_exchange(
 /// severity (highest first), then count (highest first), then the merge key, so output is stable
 /// whatever the thread count or input order.
 pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
-    type Key = (
-        &'static str,
-        String,
-        String,
-        Option<Location>,
-        String,
-        String,
-    );
-    let mut map: HashMap<Key, Finding> = HashMap::new();
+    let mut m = FindingMerger::default();
     for f in findings {
-        let key: Key = (
-            f.rule,
-            f.source.to_string(),
-            f.host.clone(),
-            f.location,
-            f.name.clone(),
-            f.key_fp.clone(),
-        );
-        match map.get_mut(&key) {
-            Some(acc) => merge_into(acc, f),
-            None => {
-                map.insert(key, f);
-            }
-        }
+        m.add(f);
     }
-    let mut v: Vec<Finding> = map.into_values().collect();
+    let mut v = m.into_vec();
     sort_findings(&mut v);
     v
 }
 
+/// Findings merged as they arrive, one entry per merge key (rule, source, host, location, name,
+/// key_fp): O(1) per finding, and without copying any key (a hash indexes the items; equal
+/// hashes are chained and compared field by field).
+#[derive(Default)]
+pub struct FindingMerger {
+    /// Hash of the merge key → first item with that hash.
+    heads: foldhash::HashMap<u64, usize>,
+    /// Next item with the same hash (`usize::MAX`: none).
+    next: Vec<usize>,
+    items: Vec<Finding>,
+}
+
+impl FindingMerger {
+    fn hash(f: &Finding) -> u64 {
+        use std::hash::BuildHasher;
+        // Only a bucket index (items keep arrival order, so output does not depend on it).
+        foldhash::fast::FixedState::default().hash_one(f.merge_key())
+    }
+
+    pub fn add(&mut self, f: Finding) {
+        let h = Self::hash(&f);
+        let mut at = self.heads.get(&h).copied().unwrap_or(usize::MAX);
+        while let Some(acc) = self.items.get_mut(at) {
+            if acc.merge_key() == f.merge_key() {
+                merge_into(acc, f);
+                return;
+            }
+            at = self.next.get(at).copied().unwrap_or(usize::MAX);
+        }
+        let i = self.items.len();
+        self.next
+            .push(self.heads.insert(h, i).unwrap_or(usize::MAX));
+        self.items.push(f);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The merged findings, in order of first arrival.
+    pub fn into_vec(self) -> Vec<Finding> {
+        self.items
+    }
+}
+
+/// One more occurrence merged into `acc`: counts add up, the highest severity and the widest
+/// time span win, and the earliest locator is the representative (deterministic whatever order
+/// the threads delivered them in).
 fn merge_into(acc: &mut Finding, f: Finding) {
     acc.count += f.count;
     acc.severity = acc.severity.max(f.severity);
-    acc.first_seen = min_opt(acc.first_seen, f.first_seen);
-    acc.last_seen = max_opt(acc.last_seen, f.last_seen);
-    // Keep the representative occurrence deterministic: the earliest locator wins, whatever order
-    // the threads delivered them in.
+    let first = min_opt(acc.first_seen, f.first_seen);
+    let last = max_opt(acc.last_seen, f.last_seen);
     if f.locator < acc.locator || acc.locator.is_none() {
-        let count = acc.count;
-        let severity = acc.severity;
-        let (first, last) = (acc.first_seen, acc.last_seen);
+        let (count, severity) = (acc.count, acc.severity);
         *acc = f;
         acc.count = count;
         acc.severity = severity;
-        acc.first_seen = first;
-        acc.last_seen = last;
     }
+    acc.first_seen = first;
+    acc.last_seen = last;
 }
 
 fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
@@ -190,7 +215,9 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 /// Severity desc, count desc, then rule, source, locator, host, location, name, key_fp.
 pub fn sort_findings(v: &mut [Finding]) {
-    v.sort_by(|a, b| {
+    // Unstable (no buffer of half the findings at the run's peak): after `aggregate` the merge
+    // key is unique, so this order is total.
+    v.sort_unstable_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(b.count.cmp(&a.count))

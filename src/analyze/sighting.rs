@@ -177,24 +177,43 @@ pub struct SightingPool {
 
 impl SightingPool {
     pub fn new(mut sightings: Vec<Sighting>) -> Self {
-        sightings.sort_by(|a, b| {
+        // Key-major, then time: every key's sightings are one contiguous run, in time order,
+        // so grouping them costs nothing (the rules run in parallel over the same pool).
+        // Unstable (a stable sort would hold a buffer of half the pool at the run's peak);
+        // sightings equal on all of this are the same credential at the same place of the
+        // same exchange, so their order cannot show.
+        sightings.sort_unstable_by(|a, b| {
             (
-                a.ts, &a.source, a.seq, a.locator, a.side, a.location, &a.name, &a.key_fp,
+                &a.key_fp,
+                a.ts,
+                &a.source,
+                a.seq,
+                a.locator,
+                a.side,
+                a.location,
+                &a.name,
+                a.evidence.masked(),
             )
                 .cmp(&(
-                    b.ts, &b.source, b.seq, b.locator, b.side, b.location, &b.name, &b.key_fp,
+                    &b.key_fp,
+                    b.ts,
+                    &b.source,
+                    b.seq,
+                    b.locator,
+                    b.side,
+                    b.location,
+                    &b.name,
+                    b.evidence.masked(),
                 ))
         });
         SightingPool { sightings }
     }
 
     /// Sightings grouped by `key_fp`, groups in fingerprint order, each group in time order.
-    pub fn by_key(&self) -> Vec<(&str, Vec<&Sighting>)> {
-        let mut map: std::collections::BTreeMap<&str, Vec<&Sighting>> = Default::default();
-        for s in &self.sightings {
-            map.entry(s.key_fp.as_str()).or_default().push(s);
-        }
-        map.into_iter().collect()
+    pub fn by_key(&self) -> impl Iterator<Item = (&str, &[Sighting])> {
+        self.sightings
+            .chunk_by(|a, b| a.key_fp == b.key_fp)
+            .filter_map(|g| Some((g.first()?.key_fp.as_str(), g)))
     }
 }
 

@@ -225,7 +225,7 @@ pub fn keys(result: &ScanResult, reveal: bool, text: bool) -> PolarsResult<DataF
     let mut first = Vec::new();
     let mut last = Vec::new();
     let mut nums: [Vec<u64>; 4] = Default::default();
-    for (fp, ss) in &groups {
+    for (fp, ss) in groups {
         let push = |c: &mut BTreeMap<&str, Vec<String>>, k: &'static str, v: String| {
             c.entry(k).or_default().push(v)
         };

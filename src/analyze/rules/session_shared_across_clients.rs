@@ -113,7 +113,6 @@ impl CorrelationRule for SessionSharedAcrossClients {
         for (_, group) in pool.by_key() {
             let presented: Vec<&Sighting> = group
                 .iter()
-                .copied()
                 .filter(|s| s.presented() && s.session_like)
                 .collect();
             let ips: BTreeSet<&str> = presented
