@@ -9,6 +9,7 @@ pub mod sighting;
 use crate::model::{Exchange, Finding, Severity};
 use crate::recognize::{Credential, Recognized};
 use crate::secret::Sensitive;
+use rayon::slice::ParallelSliceMut;
 
 pub use catalog::{CATALOG, RuleMeta, rule_meta};
 pub use sighting::{Sighting, SightingPool};
@@ -217,7 +218,7 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 pub fn sort_findings(v: &mut [Finding]) {
     // Unstable (no buffer of half the findings at the run's peak): after `aggregate` the merge
     // key is unique, so this order is total.
-    v.sort_unstable_by(|a, b| {
+    v.par_sort_unstable_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(b.count.cmp(&a.count))

@@ -2,6 +2,7 @@
 //! built from each exchange and its `Recognized` as the exchange streams past, so that no exchange
 //! has to be kept. Pooled across all inputs of a run.
 
+use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
 
 use super::RuleMeta;
@@ -182,7 +183,7 @@ impl SightingPool {
         // Unstable (a stable sort would hold a buffer of half the pool at the run's peak);
         // sightings equal on all of this are the same credential at the same place of the
         // same exchange, so their order cannot show.
-        sightings.sort_unstable_by(|a, b| {
+        sightings.par_sort_unstable_by(|a, b| {
             (
                 &a.key_fp,
                 a.ts,
