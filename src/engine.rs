@@ -244,11 +244,13 @@ impl Engine {
         let format = opened.format_label();
         let mut stats = SourceStats::new(&input.display);
         stats.format = format;
-        let sharded = shards > 1
-            && matches!(opened.format, Format::Pcap | Format::PcapNg)
-            && input.size.is_none_or(|n| n >= self.shard_min_bytes);
+        let big = input.size.is_none_or(|n| n >= self.shard_min_bytes);
+        let sharded = shards > 1 && matches!(opened.format, Format::Pcap | Format::PcapNg) && big;
+        // A HAR cannot be split by connection, but its entries are independent: the reader
+        // parses on this thread and workers recognise and check the entries.
+        let pipelined = shards > 1 && opened.format == Format::Har && big;
         let mut produced = SourceResult::default();
-        let mut count: u64 = 0;
+        let count: u64;
         let outcome: Result<(), IngestError> = if sharded {
             let sinks: Vec<Collector<'_>> = (0..shards).map(|_| Collector::new(self)).collect();
             let (outcome, done) = ingest::pcap::shard::read_capture_sharded(
@@ -259,22 +261,15 @@ impl Engine {
                 sinks,
                 self.keep_exchanges,
             );
-            for (w, c) in done.sinks.into_iter().enumerate() {
-                count += c.count;
-                let out = c.into_result();
-                for (acc, b) in produced.bounded.iter_mut().zip(out.bounded) {
-                    acc.0 += b.0;
-                    acc.1 = ingest::min_locator(acc.1, b.1);
-                }
-                produced.findings.extend(out.findings);
-                produced.sightings.extend(out.sightings);
-                produced
-                    .exchanges
-                    .extend(out.exchanges.into_iter().map(|mut row| {
-                        row.connection = done.conn_ids.relabel(w, &row.connection);
-                        row
-                    }));
-            }
+            count = merge_collectors(done.sinks, &mut produced, |w, conn| {
+                done.conn_ids.relabel(w, conn)
+            });
+            outcome
+        } else if pipelined {
+            let (outcome, collectors) = self.pipeline(shards, |sink| {
+                ingest::har::read_har(&mut opened.reader, &source, &self.ingest, &mut stats, sink)
+            });
+            count = merge_collectors(collectors, &mut produced, |_, conn| conn.to_string());
             outcome
         } else {
             let mut c = Collector::new(self);
@@ -370,6 +365,93 @@ impl Engine {
             result.exchanges.push(exchange_row(ex, &rec, seq));
         }
     }
+}
+
+impl Engine {
+    /// Runs `read` on the calling thread and hands the exchanges it produces, in batches, to
+    /// `workers` threads (round robin, bounded queues: a slow worker slows the reader instead
+    /// of piling up exchanges), each with its own `Collector`. Which worker saw an exchange does
+    /// not show in the result: findings merge and sightings sort by content, exchanges by
+    /// `order_key`.
+    fn pipeline<'e>(
+        &'e self,
+        workers: usize,
+        read: impl FnOnce(&mut dyn FnMut(Exchange)) -> Result<(), IngestError>,
+    ) -> (Result<(), IngestError>, Vec<Collector<'e>>) {
+        const BATCH: usize = 64;
+        const QUEUE_DEPTH: usize = 4;
+        std::thread::scope(|scope| {
+            let mut txs = Vec::with_capacity(workers);
+            let mut handles = Vec::with_capacity(workers);
+            for _ in 0..workers.max(1) {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Exchange>>(QUEUE_DEPTH);
+                txs.push(tx);
+                handles.push(scope.spawn(move || {
+                    let mut c = Collector::new(self);
+                    for batch in rx {
+                        for ex in batch {
+                            c.exchange(ex);
+                        }
+                    }
+                    c
+                }));
+            }
+            let mut batch: Vec<Exchange> = Vec::with_capacity(BATCH);
+            let mut next = 0usize;
+            let send = |batch: Vec<Exchange>, next: &mut usize| {
+                if let Some(tx) = txs.get(*next % txs.len()) {
+                    // A worker only hangs up by panicking, which `join` reports below.
+                    let _ = tx.send(batch);
+                }
+                *next += 1;
+            };
+            let outcome = read(&mut |ex| {
+                batch.push(ex);
+                if batch.len() >= BATCH {
+                    send(
+                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                        &mut next,
+                    );
+                }
+            });
+            if !batch.is_empty() {
+                send(batch, &mut next);
+            }
+            drop(txs);
+            let collectors = handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect();
+            (outcome, collectors)
+        })
+    }
+}
+
+/// The results of several workers' collectors, as one source's: returns how many exchanges
+/// they processed. `relabel` names worker `w`'s connection ids in the source's numbering.
+fn merge_collectors(
+    collectors: Vec<Collector<'_>>,
+    produced: &mut SourceResult,
+    relabel: impl Fn(usize, &str) -> String,
+) -> u64 {
+    let mut count = 0;
+    for (w, c) in collectors.into_iter().enumerate() {
+        count += c.count;
+        let out = c.into_result();
+        for (acc, b) in produced.bounded.iter_mut().zip(out.bounded) {
+            acc.0 += b.0;
+            acc.1 = ingest::min_locator(acc.1, b.1);
+        }
+        produced.findings.extend(out.findings);
+        produced.sightings.extend(out.sightings);
+        produced
+            .exchanges
+            .extend(out.exchanges.into_iter().map(|mut row| {
+                row.connection = relabel(w, &row.connection);
+                row
+            }));
+    }
+    count
 }
 
 /// Where an exchange sits in its source, the same whatever thread handled it or when it

@@ -227,6 +227,64 @@ fn sharded_capture_output_is_identical_to_single_threaded() {
     }
 }
 
+/// A generated HAR read by one thread and by a reader feeding four workers: every report is
+/// byte-identical, and every entry is an exchange.
+#[test]
+fn pipelined_har_output_is_identical_to_single_threaded() {
+    use credsift::r#gen::bench::{BenchConfig, BenchFormat, generate};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.har");
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let truth = generate(
+        BenchConfig {
+            size: 8 << 20,
+            seed: 11,
+            format: BenchFormat::Har,
+        },
+        file,
+    )
+    .unwrap();
+    let scan = |threads: &str, report: &str, fmt: &str| {
+        let o = bin()
+            .env("CREDSIFT_SHARD_MIN_BYTES", "1")
+            .args([
+                "scan",
+                path.to_str().unwrap(),
+                "--salt",
+                "e2e",
+                "-q",
+                "--threads",
+                threads,
+                "--report",
+                report,
+                "--format",
+                fmt,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o.stdout
+    };
+    for (report, fmt) in [
+        ("findings", "ndjson"),
+        ("keys", "csv"),
+        ("exchanges", "csv"),
+        ("sources", "json"),
+    ] {
+        let one = scan("1", report, fmt);
+        assert!(!one.is_empty());
+        assert!(
+            one == scan("4", report, fmt),
+            "{report} differs between 1 and 4 threads"
+        );
+    }
+    let sources: serde_json::Value = serde_json::from_slice(&scan("4", "sources", "json")).unwrap();
+    assert_eq!(
+        sources["sources"][0]["exchanges"].as_u64(),
+        Some(truth.exchanges)
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn output_files_are_private() {
