@@ -292,9 +292,13 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
             eprintln!("credsift: warning: {w}");
         }
     });
-    let progress = cfg
-        .progress
-        .then(|| Progress::start(&inputs, engine.bytes_done.clone()));
+    let progress = cfg.progress.then(|| {
+        Progress::start(
+            &inputs,
+            engine.bytes_done.clone(),
+            engine.files_done.clone(),
+        )
+    });
     let result = engine.scan(&inputs, cfg.threads)?;
     if let Some(p) = progress {
         p.finish();
@@ -402,6 +406,7 @@ impl Progress {
     fn start(
         inputs: &[engine::ResolvedInput],
         done: Arc<std::sync::atomic::AtomicU64>,
+        files_done: Arc<std::sync::atomic::AtomicU64>,
     ) -> Progress {
         let total: u64 = inputs.iter().filter_map(|i| i.size).sum();
         // Hidden until the scan has run for about a second, so quick scans print nothing.
@@ -415,7 +420,8 @@ impl Progress {
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        bar.set_message(format!("{} file(s)", inputs.len()));
+        let files = inputs.len();
+        bar.set_message(format!("0/{files} files"));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (b, s) = (bar.clone(), stop.clone());
         let handle = std::thread::spawn(move || {
@@ -428,6 +434,10 @@ impl Progress {
                     shown = true;
                 }
                 b.set_position(done.load(Ordering::Relaxed));
+                b.set_message(format!(
+                    "{}/{files} files",
+                    files_done.load(Ordering::Relaxed)
+                ));
             }
         });
         Progress {

@@ -100,6 +100,8 @@ pub struct Engine {
     pub on_warning: Box<dyn Fn(&str) + Send + Sync>,
     /// Bytes of input consumed so far, for progress reporting.
     pub bytes_done: Arc<AtomicU64>,
+    /// Inputs finished so far, for progress reporting.
+    pub files_done: Arc<AtomicU64>,
     /// Captures at least this large have their connections spread over the scan's threads
     /// (below, starting threads costs more than it saves). `CREDSIFT_SHARD_MIN_BYTES` sets it.
     pub shard_min_bytes: u64,
@@ -124,6 +126,7 @@ impl Engine {
             keep_exchanges: cfg.reports.contains(&ReportKind::Exchanges),
             on_warning: Box::new(|_| {}),
             bytes_done: Arc::new(AtomicU64::new(0)),
+            files_done: Arc::new(AtomicU64::new(0)),
             shard_min_bytes: std::env::var("CREDSIFT_SHARD_MIN_BYTES")
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
@@ -148,7 +151,11 @@ impl Engine {
         let per_source: Vec<SourceResult> = pool.install(|| {
             inputs
                 .par_iter()
-                .map(|i| self.scan_input_on(i, shards))
+                .map(|i| {
+                    let r = self.scan_input_on(i, shards);
+                    self.files_done.fetch_add(1, Ordering::Relaxed);
+                    r
+                })
                 .collect()
         });
         Ok(pool.install(|| self.finish(per_source)))
