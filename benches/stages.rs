@@ -19,7 +19,7 @@ use credsift::engine::{Engine, ScanResult, SourceResult};
 use credsift::r#gen::bench::{BenchConfig, BenchFormat, generate};
 use credsift::http1::Http1Handler;
 use credsift::ingest::IngestConfig;
-use credsift::ingest::pcap::decode::{Decoded, Decoder, LinkKind};
+use credsift::ingest::pcap::decode::{Decoded, Decoder, LinkKind, OwnedSegment};
 use credsift::model::{Anomaly, Exchange, SourceStats};
 use credsift::reassembly::{
     ConnInfo, Meta, ReasmConfig, Reassembler, Segment, StreamHandler, Verdict,
@@ -71,27 +71,13 @@ fn frames(pcap: &[u8]) -> Vec<(i64, Vec<u8>)> {
 
 /// A segment with its payload owned, for feeding reassembly again and again.
 struct OwnedSeg {
-    src: std::net::SocketAddr,
-    dst: std::net::SocketAddr,
-    seq: u32,
-    ack: Option<u32>,
-    flags: (bool, bool, bool),
-    payload: Vec<u8>,
+    seg: OwnedSegment,
     meta: Meta,
 }
 
 impl OwnedSeg {
     fn segment(&self) -> Segment<'_> {
-        Segment {
-            src: self.src,
-            dst: self.dst,
-            seq: self.seq,
-            ack: self.ack,
-            syn: self.flags.0,
-            fin: self.flags.1,
-            rst: self.flags.2,
-            payload: &self.payload,
-        }
+        self.seg.segment()
     }
 }
 
@@ -101,12 +87,7 @@ fn segments(frames: &[(i64, Vec<u8>)]) -> Vec<OwnedSeg> {
     for (i, (ts, f)) in frames.iter().enumerate() {
         if let Decoded::Tcp(s) = d.decode(LinkKind::Ethernet, f, *ts) {
             out.push(OwnedSeg {
-                src: s.src,
-                dst: s.dst,
-                seq: s.seq,
-                ack: s.ack,
-                flags: (s.syn, s.fin, s.rst),
-                payload: s.payload.to_vec(),
+                seg: OwnedSegment::copy_of(&s),
                 meta: Meta {
                     frame: i as u64 + 1,
                     ts: *ts,

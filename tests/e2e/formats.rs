@@ -152,6 +152,48 @@ fn output_is_identical_for_any_thread_count() {
     assert_eq!(a.stdout, b.stdout);
 }
 
+/// One report of `path` with `threads`, any input size split over the threads (sharded
+/// captures, pipelined HARs): the threshold is lowered to one byte.
+fn scan_split(path: &std::path::Path, threads: &str, report: &str, fmt: &str) -> Vec<u8> {
+    let o = bin()
+        .env("CREDSIFT_SHARD_MIN_BYTES", "1")
+        .args([
+            "scan",
+            path.to_str().unwrap(),
+            "--salt",
+            "e2e",
+            "-q",
+            "--threads",
+            threads,
+            "--report",
+            report,
+            "--format",
+            fmt,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.stdout
+}
+
+/// Every report of `path` is byte-identical with one thread and with four (split).
+fn assert_split_matches_single(path: &std::path::Path) {
+    for (report, fmt) in [
+        ("findings", "ndjson"),
+        ("keys", "csv"),
+        ("exchanges", "csv"),
+        ("sources", "json"),
+    ] {
+        let one = scan_split(path, "1", report, fmt);
+        assert!(!one.is_empty());
+        assert!(
+            one == scan_split(path, "4", report, fmt),
+            "{}: {report} differs between 1 and 4 threads",
+            path.display()
+        );
+    }
+}
+
 /// A generated capture large enough to be sharded (with a low sharding threshold): every
 /// report is byte-identical with one thread (no sharding) and with four (connections spread
 /// over four workers), and the sharded run meets the generator's ground truth.
@@ -174,43 +216,9 @@ fn sharded_capture_output_is_identical_to_single_threaded() {
             file,
         )
         .unwrap();
-        let scan = |threads: &str, report: &str, fmt: &str| {
-            let o = bin()
-                .env("CREDSIFT_SHARD_MIN_BYTES", "1")
-                .args([
-                    "scan",
-                    path.to_str().unwrap(),
-                    "--salt",
-                    "e2e",
-                    "-q",
-                    "--threads",
-                    threads,
-                    "--report",
-                    report,
-                    "--format",
-                    fmt,
-                ])
-                .output()
-                .unwrap();
-            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-            o.stdout
-        };
-        for (report, fmt) in [
-            ("findings", "ndjson"),
-            ("keys", "csv"),
-            ("exchanges", "csv"),
-            ("sources", "json"),
-        ] {
-            let one = scan("1", report, fmt);
-            let four = scan("4", report, fmt);
-            assert!(!one.is_empty());
-            assert!(
-                one == four,
-                "{name}: {report} differs between 1 and 4 threads"
-            );
-        }
+        assert_split_matches_single(&path);
         let sources: serde_json::Value =
-            serde_json::from_slice(&scan("4", "sources", "json")).unwrap();
+            serde_json::from_slice(&scan_split(&path, "4", "sources", "json")).unwrap();
         let s = &sources["sources"][0];
         assert_eq!(s["exchanges"].as_u64(), Some(truth.exchanges), "{name}");
         assert_eq!(
@@ -244,41 +252,9 @@ fn pipelined_har_output_is_identical_to_single_threaded() {
         file,
     )
     .unwrap();
-    let scan = |threads: &str, report: &str, fmt: &str| {
-        let o = bin()
-            .env("CREDSIFT_SHARD_MIN_BYTES", "1")
-            .args([
-                "scan",
-                path.to_str().unwrap(),
-                "--salt",
-                "e2e",
-                "-q",
-                "--threads",
-                threads,
-                "--report",
-                report,
-                "--format",
-                fmt,
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        o.stdout
-    };
-    for (report, fmt) in [
-        ("findings", "ndjson"),
-        ("keys", "csv"),
-        ("exchanges", "csv"),
-        ("sources", "json"),
-    ] {
-        let one = scan("1", report, fmt);
-        assert!(!one.is_empty());
-        assert!(
-            one == scan("4", report, fmt),
-            "{report} differs between 1 and 4 threads"
-        );
-    }
-    let sources: serde_json::Value = serde_json::from_slice(&scan("4", "sources", "json")).unwrap();
+    assert_split_matches_single(&path);
+    let sources: serde_json::Value =
+        serde_json::from_slice(&scan_split(&path, "4", "sources", "json")).unwrap();
     assert_eq!(
         sources["sources"][0]["exchanges"].as_u64(),
         Some(truth.exchanges)

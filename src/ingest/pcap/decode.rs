@@ -100,7 +100,7 @@ pub struct OwnedSegment {
 }
 
 impl OwnedSegment {
-    fn copy_of(seg: &Segment<'_>) -> Self {
+    pub fn copy_of(seg: &Segment<'_>) -> Self {
         OwnedSegment {
             src: seg.src,
             dst: seg.dst,
