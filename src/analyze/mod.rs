@@ -123,12 +123,26 @@ pub fn check_exchange(
 /// a count and the first/last time seen; keeps the earliest locator. The result is sorted by
 /// severity (highest first), then count (highest first), then the merge key, so output is stable
 /// whatever the thread count or input order.
-pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
-    let mut m = FindingMerger::default();
-    for f in findings {
-        m.add(f);
-    }
-    let mut v = m.into_vec();
+pub fn aggregate(findings: impl Into<Vec<Finding>>) -> Vec<Finding> {
+    // In place (sort by merge key, then fold runs): the run's findings are at its memory peak
+    // here, and a second table of them would double it.
+    let mut v: Vec<Finding> = findings.into();
+    v.par_sort_unstable_by(|a, b| {
+        a.merge_key()
+            .cmp(&b.merge_key())
+            .then_with(|| a.locator.cmp(&b.locator))
+            .then_with(|| a.first_seen.cmp(&b.first_seen))
+            .then_with(|| a.detail.cmp(&b.detail))
+            .then_with(|| a.url.masked().cmp(b.url.masked()))
+            .then_with(|| a.evidence.masked().cmp(b.evidence.masked()))
+    });
+    v.dedup_by(|f, acc| {
+        if f.merge_key() != acc.merge_key() {
+            return false;
+        }
+        merge_pair(acc, f);
+        true
+    });
     sort_findings(&mut v);
     v
 }
@@ -185,17 +199,21 @@ impl FindingMerger {
 /// One more occurrence merged into `acc`: counts add up, the highest severity and the widest
 /// time span win, and the earliest locator is the representative (deterministic whatever order
 /// the threads delivered them in).
-fn merge_into(acc: &mut Finding, f: Finding) {
-    acc.count += f.count;
-    acc.severity = acc.severity.max(f.severity);
+fn merge_into(acc: &mut Finding, mut f: Finding) {
+    merge_pair(acc, &mut f);
+}
+
+/// `merge_into` without taking `f` (left holding the loser).
+fn merge_pair(acc: &mut Finding, f: &mut Finding) {
+    let count = acc.count + f.count;
+    let severity = acc.severity.max(f.severity);
     let first = min_opt(acc.first_seen, f.first_seen);
     let last = max_opt(acc.last_seen, f.last_seen);
     if f.locator < acc.locator || acc.locator.is_none() {
-        let (count, severity) = (acc.count, acc.severity);
-        *acc = f;
-        acc.count = count;
-        acc.severity = severity;
+        std::mem::swap(acc, f);
     }
+    acc.count = count;
+    acc.severity = severity;
     acc.first_seen = first;
     acc.last_seen = last;
 }

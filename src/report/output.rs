@@ -52,6 +52,11 @@ fn polars_io(e: PolarsError) -> std::io::Error {
 }
 
 /// One table in CSV (with header) or NDJSON (one object per row).
+/// Rows written at a time by the JSON writers: polars' JSON writer serializes a whole frame in
+/// memory before writing (about three times the text of a large run's findings, at the run's
+/// memory peak); slices bound that to a few MiB.
+const SLICE_ROWS: usize = 4096;
+
 pub fn write_frame(
     format: OutputFormat,
     df: &mut DataFrame,
@@ -63,13 +68,16 @@ pub fn write_frame(
             .finish(df)
             .map_err(polars_io),
         _ => {
-            if df.height() == 0 {
-                return Ok(());
+            let mut at = 0;
+            while at < df.height() {
+                let mut part = df.slice(at as i64, SLICE_ROWS);
+                JsonWriter::new(&mut *w)
+                    .with_json_format(JsonFormat::JsonLines)
+                    .finish(&mut part)
+                    .map_err(polars_io)?;
+                at += SLICE_ROWS;
             }
-            JsonWriter::new(w)
-                .with_json_format(JsonFormat::JsonLines)
-                .finish(df)
-                .map_err(polars_io)
+            Ok(())
         }
     }
 }
@@ -86,12 +94,79 @@ pub fn write_json_object(tables: &Tables, w: &mut dyn Write) -> std::io::Result<
         if df.height() == 0 {
             w.write_all(b"[]")?;
         } else {
-            let mut df = df.clone();
-            JsonWriter::new(&mut *w)
-                .with_json_format(JsonFormat::Json)
-                .finish(&mut df)
-                .map_err(polars_io)?;
+            // Slice by slice, as in `write_frame`: each slice's array is written without its
+            // brackets, the slices joined by commas.
+            w.write_all(b"[")?;
+            let mut buf = Vec::new();
+            let mut at = 0;
+            while at < df.height() {
+                let mut part = df.slice(at as i64, SLICE_ROWS);
+                buf.clear();
+                JsonWriter::new(&mut buf)
+                    .with_json_format(JsonFormat::Json)
+                    .finish(&mut part)
+                    .map_err(polars_io)?;
+                let inner = buf
+                    .strip_prefix(b"[")
+                    .and_then(|b| b.strip_suffix(b"]"))
+                    .unwrap_or(&buf);
+                if at > 0 {
+                    w.write_all(b",")?;
+                }
+                w.write_all(inner)?;
+                at += SLICE_ROWS;
+            }
+            w.write_all(b"]")?;
         }
     }
     w.write_all(b"\n}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ReportKind;
+
+    /// More rows than one slice, with text that needs escaping: both JSON writers give every row
+    /// once, in order, as valid JSON.
+    fn frame(rows: usize) -> DataFrame {
+        let n: Vec<u64> = (0..rows as u64).collect();
+        let t: Vec<String> = (0..rows).map(|i| format!("row \"{i}\",\n[x]")).collect();
+        DataFrame::new(
+            rows,
+            vec![Column::new("n".into(), n), Column::new("t".into(), t)],
+        )
+        .unwrap()
+    }
+
+    fn check_rows(rows: &[serde_json::Value], want: usize) {
+        assert_eq!(rows.len(), want);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(r["n"].as_u64(), Some(i as u64));
+            assert_eq!(r["t"].as_str(), Some(format!("row \"{i}\",\n[x]").as_str()));
+        }
+    }
+
+    #[test]
+    fn sliced_writers_keep_every_row_in_order() {
+        for rows in [0, 1, SLICE_ROWS, SLICE_ROWS + 1, 2 * SLICE_ROWS + 7] {
+            let mut df = frame(rows);
+            let mut out = Vec::new();
+            write_frame(OutputFormat::Ndjson, &mut df, &mut out).unwrap();
+            let lines: Vec<serde_json::Value> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            check_rows(&lines, rows);
+
+            let tables = Tables {
+                list: vec![(ReportKind::Findings, frame(rows))],
+            };
+            let mut out = Vec::new();
+            write_json_object(&tables, &mut out).unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            check_rows(doc["findings"].as_array().unwrap(), rows);
+        }
+    }
 }

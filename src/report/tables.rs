@@ -120,38 +120,36 @@ fn frame(columns: Vec<Column>) -> PolarsResult<DataFrame> {
 }
 
 pub fn findings(f: &[Finding], reveal: bool, text: bool) -> PolarsResult<DataFrame> {
-    let strs = |g: &dyn Fn(&Finding) -> String| f.iter().map(g).collect::<Vec<_>>();
+    // Borrowed: a column of the largest table is never a second copy of its strings (polars
+    // copies them once into its own buffers).
+    let strs = |g: &dyn Fn(&Finding) -> &str| f.iter().map(g).collect::<Vec<&str>>();
+    let col = |name: &str, v: Vec<&str>| Column::new(name.into(), v);
     frame(vec![
-        col_str("rule", strs(&|x| x.rule.to_string())),
-        col_str("severity", strs(&|x| x.severity.as_str().to_string())),
-        col_str("title", strs(&|x| x.title.to_string())),
-        col_str("source", strs(&|x| x.source.to_string())),
+        col("rule", strs(&|x| x.rule)),
+        col("severity", strs(&|x| x.severity.as_str())),
+        col("title", strs(&|x| x.title)),
+        col("source", strs(&|x| &x.source)),
         col_str(
             "locator",
-            strs(&|x| x.locator.map(|l| l.to_string()).unwrap_or_default()),
+            f.iter()
+                .map(|x| x.locator.map(|l| l.to_string()).unwrap_or_default())
+                .collect(),
         ),
         col_ts("first_seen", f.iter().map(|x| x.first_seen).collect(), text)?,
         col_ts("last_seen", f.iter().map(|x| x.last_seen).collect(), text)?,
         col_u64("count", f.iter().map(|x| x.count).collect()),
-        col_str("client", strs(&|x| x.client.clone())),
-        col_str("server", strs(&|x| x.server.clone())),
-        col_str("host", strs(&|x| x.host.clone())),
-        col_str("method", strs(&|x| x.method.clone())),
-        col_str("url", strs(&|x| x.url.render(reveal).to_string())),
-        col_str(
-            "location",
-            strs(&|x| {
-                x.location
-                    .map(|l| l.as_str().to_string())
-                    .unwrap_or_default()
-            }),
-        ),
-        col_str("name", strs(&|x| x.name.clone())),
-        col_str("kind", strs(&|x| x.kind.clone())),
-        col_str("key_fp", strs(&|x| x.key_fp.clone())),
-        col_str("evidence", strs(&|x| x.evidence.render(reveal).to_string())),
-        col_str("detail", strs(&|x| x.detail.clone())),
-        col_str("cwe", strs(&|x| x.cwe_str())),
+        col("client", strs(&|x| &x.client)),
+        col("server", strs(&|x| &x.server)),
+        col("host", strs(&|x| &x.host)),
+        col("method", strs(&|x| &x.method)),
+        col("url", strs(&|x| x.url.render(reveal))),
+        col("location", strs(&|x| x.location.map_or("", |l| l.as_str()))),
+        col("name", strs(&|x| &x.name)),
+        col("kind", strs(&|x| &x.kind)),
+        col("key_fp", strs(&|x| &x.key_fp)),
+        col("evidence", strs(&|x| x.evidence.render(reveal))),
+        col("detail", strs(&|x| &x.detail)),
+        col_str("cwe", f.iter().map(|x| x.cwe_str()).collect()),
     ])
 }
 

@@ -99,7 +99,7 @@ mod tests {
         let b = ex(Transport::Tls, "https://app.example/b")
             .set_cookie("sid=bbbbbbbbbbbbbbbb", true)
             .run(&CookieMissingSecure);
-        let merged = crate::analyze::aggregate(a.into_iter().chain(b));
+        let merged = crate::analyze::aggregate(a.into_iter().chain(b).collect::<Vec<_>>());
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].count, 2);
     }
