@@ -449,8 +449,16 @@ fn merge_collectors(
             acc.0 += b.0;
             acc.1 = ingest::min_locator(acc.1, b.1);
         }
-        produced.findings.extend(out.findings);
-        produced.sightings.extend(out.sightings);
+        // Onto the first worker's vectors (no copy of them into a second buffer).
+        let (mut findings, mut sightings) = (out.findings, out.sightings);
+        if produced.findings.is_empty() {
+            std::mem::swap(&mut produced.findings, &mut findings);
+        }
+        produced.findings.append(&mut findings);
+        if produced.sightings.is_empty() {
+            std::mem::swap(&mut produced.sightings, &mut sightings);
+        }
+        produced.sightings.append(&mut sightings);
         produced
             .exchanges
             .extend(out.exchanges.into_iter().map(|mut row| {
