@@ -13,7 +13,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(pcap decode reassembly http1 har setcookie jwt recognize scan)
 fi
-bin=target/x86_64-unknown-linux-gnu/release
+bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
 for t in "${targets[@]}"; do
   dict=()
   case $t in
@@ -24,10 +24,21 @@ for t in "${targets[@]}"; do
   seeds=()
   [ -d "seeds/$t" ] && seeds=("seeds/$t")
   echo "== $t ($secs s)"
+  if [ ! -x "$bin/$t" ]; then
+    echo "no fuzz binary $bin/$t: build first (RUSTC_BOOTSTRAP=1 cargo fuzz build -s none)" >&2
+    exit 2
+  fi
   "$bin/$t" "corpus/$t" "${seeds[@]}" "${dict[@]}" -max_total_time="$secs" -rss_limit_mb=2048 \
     -timeout=10 -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -artifact_prefix="artifacts/$t/" >"artifacts/$t.log" 2>&1 || true
   # Fork mode goes on after a crash (saved under artifacts/); its last status line has the totals.
-  grep -E "^#[0-9]+: " "artifacts/$t.log" | tail -n 1
+  # No status line at all means the target did not fuzz (it failed to start).
+  status=$(grep -E "^#[0-9]+: " "artifacts/$t.log" | tail -n 1) || true
+  if [ -z "$status" ]; then
+    echo "$t did not run; the end of artifacts/$t.log:" >&2
+    tail -n 20 "artifacts/$t.log" >&2
+    exit 1
+  fi
+  echo "$status"
   ls "artifacts/$t" | head -n 20
 done
