@@ -225,7 +225,14 @@ fn lossy(b: &[u8]) -> String {
 
 /// Parses a complete head (through its empty line): strictly with httparse, else laxly.
 pub fn parse_head(bytes: &[u8], kind: Kind, max_headers: usize) -> Option<Head> {
-    strict(bytes, kind).or_else(|| lax(bytes, kind, max_headers))
+    let mut head = strict(bytes, kind).or_else(|| lax(bytes, kind, max_headers))?;
+    // httparse's own limit is its storage, not the configured bound (fuzz: 28 headers under a
+    // bound of 24); beyond the bound, headers are dropped and counted, as the lax parser does.
+    if head.headers.0.len() > max_headers {
+        head.dropped_lines += head.headers.0.len() - max_headers;
+        head.headers.0.truncate(max_headers);
+    }
+    Some(head)
 }
 
 fn strict(bytes: &[u8], kind: Kind) -> Option<Head> {
@@ -458,6 +465,21 @@ mod tests {
             }
         );
         assert_eq!(h.headers.0[1].name, "X-Key");
+    }
+
+    #[test]
+    fn the_header_bound_holds_for_well_formed_heads_too() {
+        let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..30 {
+            raw.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        let h = parse_head(&raw, Kind::Request, 24).unwrap();
+        assert!(!h.lax);
+        assert_eq!(h.headers.0.len(), 24);
+        assert_eq!(h.dropped_lines, 6);
+        assert_eq!(h.headers.0[23].name, "X-H23");
+        assert_eq!(parse_head(&raw, Kind::Request, 100).unwrap().headers.0.len(), 30);
     }
 
     #[test]
