@@ -5,8 +5,17 @@
 # tests/data/fuzz-regressions/<target>/ once fixed (`cargo test --test robustness` replays them).
 #   RUSTC_BOOTSTRAP=1 cargo fuzz build -s none     # once (stable toolchain, no sanitizer)
 #   fuzz/run.sh 600 pcap http1                     # ten minutes each for two targets
+#   fuzz/run.sh smoke 20000                        # CI: RUNS executions a target, fixed seed
+# `smoke` is deterministic (libFuzzer seed 1, a fresh corpus from the seeds, a count rather
+# than a time), so it checks that every target builds and runs and stays a stable gate; it stops
+# at the first crash with a non-zero status.
 set -euo pipefail
 cd "$(dirname "$0")"
+smoke=0
+if [ "${1:-}" = smoke ]; then
+  smoke=1
+  shift
+fi
 secs=${1:-300}
 shift || true
 targets=("$@")
@@ -23,6 +32,21 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   seeds=()
   [ -d "seeds/$t" ] && seeds=("seeds/$t")
+  if [ "$smoke" = 1 ]; then
+    echo "== $t ($secs runs, seed 1)"
+    [ -x "$bin/$t" ] || { echo "no fuzz binary $bin/$t: build first" >&2; exit 2; }
+    fresh=$(mktemp -d)
+    if ! "$bin/$t" "$fresh" "${seeds[@]}" "${dict[@]}" -seed=1 -runs="$secs" -rss_limit_mb=2048 \
+      -timeout=60 -artifact_prefix="artifacts/$t/" >"artifacts/$t.log" 2>&1; then
+      echo "$t failed; the end of artifacts/$t.log:" >&2
+      tail -n 40 "artifacts/$t.log" >&2
+      rm -rf "$fresh"
+      exit 1
+    fi
+    rm -rf "$fresh"
+    grep -E "^#[0-9]+.*(DONE|cov:)" "artifacts/$t.log" | tail -n 1 || true
+    continue
+  fi
   echo "== $t ($secs s)"
   if [ ! -x "$bin/$t" ]; then
     echo "no fuzz binary $bin/$t: build first (RUSTC_BOOTSTRAP=1 cargo fuzz build -s none)" >&2
