@@ -479,7 +479,14 @@ mod tests {
         assert_eq!(h.headers.0.len(), 24);
         assert_eq!(h.dropped_lines, 6);
         assert_eq!(h.headers.0[23].name, "X-H23");
-        assert_eq!(parse_head(&raw, Kind::Request, 100).unwrap().headers.0.len(), 30);
+        assert_eq!(
+            parse_head(&raw, Kind::Request, 100)
+                .unwrap()
+                .headers
+                .0
+                .len(),
+            30
+        );
     }
 
     #[test]
