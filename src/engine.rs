@@ -167,21 +167,10 @@ impl Engine {
         let mut sources = Vec::new();
         let mut sightings = Vec::new();
         let mut exchanges = Vec::new();
-        // `append` onto the first source's vectors: a lone large capture's sightings are not
-        // copied into a second buffer of the same size at the run's memory peak.
-        for mut r in per_source {
-            if findings.is_empty() {
-                std::mem::swap(&mut findings, &mut r.findings);
-            }
-            findings.append(&mut r.findings);
-            if sightings.is_empty() {
-                std::mem::swap(&mut sightings, &mut r.sightings);
-            }
-            sightings.append(&mut r.sightings);
-            if exchanges.is_empty() {
-                std::mem::swap(&mut exchanges, &mut r.exchanges);
-            }
-            exchanges.append(&mut r.exchanges);
+        for r in per_source {
+            append_moving(&mut findings, r.findings);
+            append_moving(&mut sightings, r.sightings);
+            append_moving(&mut exchanges, r.exchanges);
             sources.push(r.stats);
         }
         let pool = SightingPool::new(sightings);
@@ -449,16 +438,8 @@ fn merge_collectors(
             acc.0 += b.0;
             acc.1 = ingest::min_locator(acc.1, b.1);
         }
-        // Onto the first worker's vectors (no copy of them into a second buffer).
-        let (mut findings, mut sightings) = (out.findings, out.sightings);
-        if produced.findings.is_empty() {
-            std::mem::swap(&mut produced.findings, &mut findings);
-        }
-        produced.findings.append(&mut findings);
-        if produced.sightings.is_empty() {
-            std::mem::swap(&mut produced.sightings, &mut sightings);
-        }
-        produced.sightings.append(&mut sightings);
+        append_moving(&mut produced.findings, out.findings);
+        append_moving(&mut produced.sightings, out.sightings);
         produced
             .exchanges
             .extend(out.exchanges.into_iter().map(|mut row| {
@@ -467,6 +448,16 @@ fn merge_collectors(
             }));
     }
     count
+}
+
+/// `src` appended to `dst`, taking `src`'s buffer whole when `dst` is empty: a lone large
+/// source's (or first worker's) records are not copied into a second buffer of the same size at
+/// the run's memory peak.
+fn append_moving<T>(dst: &mut Vec<T>, mut src: Vec<T>) {
+    if dst.is_empty() {
+        std::mem::swap(dst, &mut src);
+    }
+    dst.append(&mut src);
 }
 
 /// Where an exchange sits in its source, the same whatever thread handled it or when it

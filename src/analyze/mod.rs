@@ -182,14 +182,6 @@ impl FindingMerger {
         self.items.push(f);
     }
 
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// The merged findings, in order of first arrival.
     pub fn into_vec(self) -> Vec<Finding> {
         self.items

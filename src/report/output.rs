@@ -57,6 +57,13 @@ fn polars_io(e: PolarsError) -> std::io::Error {
 /// memory peak); slices bound that to a few MiB.
 const SLICE_ROWS: usize = 4096;
 
+/// `df` in slices of `SLICE_ROWS` rows (none for an empty frame).
+fn slices(df: &DataFrame) -> impl Iterator<Item = DataFrame> + '_ {
+    (0..df.height())
+        .step_by(SLICE_ROWS)
+        .map(|at| df.slice(at as i64, SLICE_ROWS))
+}
+
 pub fn write_frame(
     format: OutputFormat,
     df: &mut DataFrame,
@@ -68,14 +75,11 @@ pub fn write_frame(
             .finish(df)
             .map_err(polars_io),
         _ => {
-            let mut at = 0;
-            while at < df.height() {
-                let mut part = df.slice(at as i64, SLICE_ROWS);
+            for mut part in slices(df) {
                 JsonWriter::new(&mut *w)
                     .with_json_format(JsonFormat::JsonLines)
                     .finish(&mut part)
                     .map_err(polars_io)?;
-                at += SLICE_ROWS;
             }
             Ok(())
         }
@@ -98,9 +102,7 @@ pub fn write_json_object(tables: &Tables, w: &mut dyn Write) -> std::io::Result<
             // brackets, the slices joined by commas.
             w.write_all(b"[")?;
             let mut buf = Vec::new();
-            let mut at = 0;
-            while at < df.height() {
-                let mut part = df.slice(at as i64, SLICE_ROWS);
+            for (i, mut part) in slices(df).enumerate() {
                 buf.clear();
                 JsonWriter::new(&mut buf)
                     .with_json_format(JsonFormat::Json)
@@ -110,11 +112,10 @@ pub fn write_json_object(tables: &Tables, w: &mut dyn Write) -> std::io::Result<
                     .strip_prefix(b"[")
                     .and_then(|b| b.strip_suffix(b"]"))
                     .unwrap_or(&buf);
-                if at > 0 {
+                if i > 0 {
                     w.write_all(b",")?;
                 }
                 w.write_all(inner)?;
-                at += SLICE_ROWS;
             }
             w.write_all(b"]")?;
         }
