@@ -123,10 +123,9 @@ pub fn check_exchange(
 /// a count and the first/last time seen; keeps the earliest locator. The result is sorted by
 /// severity (highest first), then count (highest first), then the merge key, so output is stable
 /// whatever the thread count or input order.
-pub fn aggregate(findings: impl Into<Vec<Finding>>) -> Vec<Finding> {
+pub fn aggregate(mut v: Vec<Finding>) -> Vec<Finding> {
     // In place (sort by merge key, then fold runs): the run's findings are at its memory peak
     // here, and a second table of them would double it.
-    let mut v: Vec<Finding> = findings.into();
     v.par_sort_unstable_by(|a, b| {
         a.merge_key()
             .cmp(&b.merge_key())
@@ -166,12 +165,12 @@ impl FindingMerger {
         foldhash::fast::FixedState::default().hash_one(f.merge_key())
     }
 
-    pub fn add(&mut self, f: Finding) {
+    pub fn add(&mut self, mut f: Finding) {
         let h = Self::hash(&f);
         let mut at = self.heads.get(&h).copied().unwrap_or(usize::MAX);
         while let Some(acc) = self.items.get_mut(at) {
             if acc.merge_key() == f.merge_key() {
-                merge_into(acc, f);
+                merge_pair(acc, &mut f);
                 return;
             }
             at = self.next.get(at).copied().unwrap_or(usize::MAX);
@@ -188,14 +187,9 @@ impl FindingMerger {
     }
 }
 
-/// One more occurrence merged into `acc`: counts add up, the highest severity and the widest
+/// One more occurrence `f` merged into `acc`: counts add up, the highest severity and the widest
 /// time span win, and the earliest locator is the representative (deterministic whatever order
-/// the threads delivered them in).
-fn merge_into(acc: &mut Finding, mut f: Finding) {
-    merge_pair(acc, &mut f);
-}
-
-/// `merge_into` without taking `f` (left holding the loser).
+/// the threads delivered them in). `f` is left holding the other one.
 fn merge_pair(acc: &mut Finding, f: &mut Finding) {
     let count = acc.count + f.count;
     let severity = acc.severity.max(f.severity);
