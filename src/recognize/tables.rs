@@ -5,12 +5,12 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::RecognizeError;
 use super::config::{Action, DetectorSpec, TableSpec};
 use super::jwt;
+use super::keywords::KeywordScanner;
 use super::names::{NameIndex, NameStyle};
 use super::noise::{self, Placeholders};
 
@@ -87,7 +87,7 @@ pub struct Tables {
     pub auth_headers: Vec<String>,
     /// Scheme (lowercase) → detector; `*` for any other scheme, `""` for a bare token.
     pub schemes: HashMap<String, usize>,
-    ac: Option<AhoCorasick>,
+    scanner: Option<KeywordScanner>,
     keywords: Vec<Keyword>,
     n_formats: usize,
     /// Position of each format detector among formats (for per-text bitsets).
@@ -203,18 +203,11 @@ impl Tables {
         kw_list.sort_by(|a, b| a.0.cmp(&b.0));
         let patterns: Vec<Vec<u8>> = kw_list.iter().map(|(k, _)| k.0.clone()).collect();
         let keywords: Vec<Keyword> = kw_list.into_iter().map(|(_, k)| k).collect();
-        let ac = if patterns.is_empty() {
+        let scanner = if patterns.is_empty() {
             None
         } else {
             Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    // Every body byte goes through this automaton: a full DFA (one table
-                    // lookup per byte) is several times faster than the default NFA for a few
-                    // hundred short keywords, for a table of a few hundred KiB.
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
+                KeywordScanner::new(&patterns)
                     .map_err(|e| RecognizeError::Config(format!("keyword prefilter: {e}")))?,
             )
         };
@@ -237,7 +230,7 @@ impl Tables {
             params,
             auth_headers,
             schemes,
-            ac,
+            scanner,
             keywords,
             n_formats,
             format_slot,
@@ -395,25 +388,31 @@ impl Tables {
     /// occurred. Allocates only when a keyword is found.
     pub fn prefilter(&self, text: &[u8]) -> Prefiltered {
         let mut out = Prefiltered::default();
-        let Some(ac) = &self.ac else { return out };
-        for m in ac.find_overlapping_iter(text) {
-            let Some(kw) = self.keywords.get(m.pattern().as_usize()) else {
-                continue;
+        let Some(scanner) = &self.scanner else {
+            return out;
+        };
+        scanner.scan(text, |pattern, start| {
+            let Some(kw) = self.keywords.get(pattern) else {
+                return true;
             };
             if let Some(exact) = &kw.exact
-                && text.get(m.start()..m.end()) != Some(exact.as_slice())
+                && text.get(start..start + exact.len()) != Some(exact.as_slice())
             {
-                continue;
+                return true;
             }
             out.name_hint |= kw.name_hint;
             for &d in &kw.formats {
-                out.hits.push((d, m.start()));
+                out.hits.push((d, start));
             }
             if out.hits.len() >= MAX_KEYWORD_HITS {
                 out.truncated = true;
-                break;
+                return false;
             }
-        }
+            true
+        });
+        // The scan reports slice by slice; a fixed order keeps what follows independent of how
+        // the text was sliced.
+        out.hits.sort_unstable_by_key(|&(d, pos)| (pos, d));
         out
     }
 
