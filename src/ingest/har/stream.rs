@@ -2,11 +2,14 @@
 //! entry, parsed into the tolerant `raw::Entry`, to a callback as soon as it is read, so memory
 //! stays bounded by one entry whatever the file size. Fed by `har::read_har`; feeds `har::map`.
 
+use std::cell::RefCell;
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::raw::{self, Obj};
+use super::split::Shared;
 
 /// What the walk learnt about the document around the entries.
 #[derive(Debug, Default)]
@@ -31,15 +34,23 @@ pub(crate) type OnEntry<'a> = dyn FnMut(u64, Option<&str>, Option<raw::Entry>) +
 
 /// Walks the document from `de`, calling `on_entry` for each entry in order. Errors are
 /// serde_json's (syntax, I/O); shapes that are not a HAR are reported in `LogInfo`, not as errors.
+/// With `cut`, `de` reads `split`'s skeleton: a `0` element of the entries array stands for the
+/// next element in `cut`'s queue, parsed from its bytes (an invalid one fails the walk with the
+/// error kept in `Shared::failed`).
 pub(crate) fn walk<'de, D>(
     de: D,
     info: &mut LogInfo,
+    cut: Option<&RefCell<Shared>>,
     on_entry: &mut OnEntry<'_>,
 ) -> Result<(), D::Error>
 where
     D: Deserializer<'de>,
 {
-    de.deserialize_any(RootVisitor { info, on_entry })
+    de.deserialize_any(RootVisitor {
+        info,
+        cut,
+        on_entry,
+    })
 }
 
 macro_rules! ignore_scalars {
@@ -100,6 +111,7 @@ impl<'de> serde::Deserialize<'de> for Key {
 
 struct RootVisitor<'a, 'b> {
     info: &'a mut LogInfo,
+    cut: Option<&'a RefCell<Shared>>,
     on_entry: &'a mut OnEntry<'b>,
 }
 
@@ -119,6 +131,7 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
             match key {
                 Key::Log if !self.info.log_object => map.next_value_seed(LogSeed {
                     info: &mut *self.info,
+                    cut: self.cut,
                     on_entry: &mut *self.on_entry,
                 })?,
                 _ => {
@@ -132,6 +145,7 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
 
 struct LogSeed<'a, 'b> {
     info: &'a mut LogInfo,
+    cut: Option<&'a RefCell<Shared>>,
     on_entry: &'a mut OnEntry<'b>,
 }
 
@@ -163,6 +177,7 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
                 }
                 Key::Entries if !self.info.entries_array => map.next_value_seed(EntriesSeed {
                     info: &mut *self.info,
+                    cut: self.cut,
                     on_entry: &mut *self.on_entry,
                 })?,
                 _ => {
@@ -176,6 +191,7 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
 
 struct EntriesSeed<'a, 'b> {
     info: &'a mut LogInfo,
+    cut: Option<&'a RefCell<Shared>>,
     on_entry: &'a mut OnEntry<'b>,
 }
 
@@ -223,11 +239,68 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.info.entries_array = true;
         self.info.entries_not_array = false;
-        while let Some(Obj(entry)) = seq.next_element::<Obj<raw::Entry>>()? {
+        while let Some(element) = seq.next_element::<Element>()? {
+            let entry = match (element, self.cut) {
+                (Element::Entry(Obj(entry)), _) => entry,
+                (Element::Number, None) => None,
+                (Element::Number, Some(cut)) => {
+                    match cut.borrow_mut().parse_next::<Obj<raw::Entry>>() {
+                        Ok(parsed) => parsed.and_then(|Obj(e)| e),
+                        Err(()) => return Err(de::Error::custom("invalid HAR entry")),
+                    }
+                }
+            };
             (self.on_entry)(self.info.entries, self.info.creator.as_deref(), entry);
             self.info.entries += 1;
         }
         Ok(())
+    }
+}
+
+/// An element of the entries array as the walk reads it: a number (the splitter's placeholder,
+/// or the file's own number when nothing was cut) or anything else, read as an entry.
+#[allow(clippy::large_enum_variant)] // lives on the stack for one element at a time
+enum Element {
+    Number,
+    Entry(Obj<raw::Entry>),
+}
+
+impl<'de> serde::Deserialize<'de> for Element {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Element, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Element;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a HAR entry")
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Element, E> {
+                Ok(Element::Number)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Element, E> {
+                Ok(Element::Number)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Element, E> {
+                Ok(Element::Number)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Element, E> {
+                Ok(Element::Entry(Obj(None)))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Element, E> {
+                Ok(Element::Entry(Obj(None)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Element, E> {
+                Ok(Element::Entry(Obj(None)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Element::Entry(Obj(None)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Element, A::Error> {
+                raw::Entry::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|e| Element::Entry(Obj(Some(e))))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -239,7 +312,7 @@ mod tests {
         let mut info = LogInfo::default();
         let mut seen = Vec::new();
         let mut de = serde_json::Deserializer::from_str(json);
-        let r = walk(&mut de, &mut info, &mut |i, _, e| {
+        let r = walk(&mut de, &mut info, None, &mut |i, _, e| {
             seen.push((i, e.is_some()))
         });
         (r, info, seen)
