@@ -7,7 +7,8 @@
 #   benches/run.sh [SIZE] [FORMAT] [RUNS]     e.g.  benches/run.sh 1G pcap 5
 #
 # Environment: THREADS (N, default: all cores), WORKDIR (where the input goes, default a fresh
-# directory under ${TMPDIR:-/tmp}; it is deleted at the end unless KEEP=1), CARGO_TARGET_DIR.
+# directory under ${TMPDIR:-/tmp}; it is deleted at the end unless KEEP=1), TSHARK=0 (skip the
+# tshark comparison), CARGO_TARGET_DIR.
 set -euo pipefail
 
 SIZE=${1:-1G}
@@ -102,7 +103,7 @@ for name, want, have in checks:
 print("ground truth:", "met" if not bad else f"{bad} mismatch(es)")
 EOF
 
-if command -v tshark >/dev/null && [ "$FORMAT" != har ]; then
+if [ "${TSHARK:-1}" != 0 ] && command -v tshark >/dev/null && [ "$FORMAT" != har ]; then
   echo "== tshark" >&2
   start=$(date +%s.%N)
   tshark -r "$INPUT" -Y http.request -T fields -e http.request.method > /dev/null 2>&1 || true
