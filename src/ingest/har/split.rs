@@ -695,8 +695,10 @@ impl State<'_> {
             shared.dropped += 1;
         }
         shared.queue.push_back(Piece { bytes, at, next });
-        self.out.push(b'0');
-        self.skel.advance(b"0");
+        // The space keeps what follows from continuing the number (`0` then a stray `1.5`
+        // would read as `01.5`, a different error than the file's).
+        self.out.extend_from_slice(b"0 ");
+        self.skel.advance(b"0 ");
         shared.positions.push(self.skel, self.file);
         true
     }
@@ -725,8 +727,44 @@ mod tests {
     /// What a walk produced: its error (line, column, category), `LogInfo`, and every entry.
     type Outcome = (Result<(), (usize, usize, String)>, String, Vec<String>);
 
+    /// The error's category and message, without its position.
     fn category(e: &serde_json::Error) -> String {
-        format!("{:?}", e.classify())
+        let msg = e.to_string();
+        let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
+        format!("{:?}: {msg}", e.classify())
+    }
+
+    /// Byte offset of serde_json's (line, column) in `doc`.
+    fn offset(doc: &[u8], line: usize, column: usize) -> usize {
+        let start = if line <= 1 {
+            0
+        } else {
+            memchr::memchr_iter(b'\n', doc)
+                .nth(line - 2)
+                .map_or(doc.len(), |i| i + 1)
+        };
+        start + column
+    }
+
+    /// Cut and streamed walks agree: the same entries, the same `LogInfo`, and the same error.
+    /// One allowance: serde_json's readers differ by a byte on a few syntax errors, and then in
+    /// wording (a raw control character in a skipped string is placed at it from a slice and
+    /// just past it from a stream; `-}` is "invalid number" from a slice and "expected value" one
+    /// byte earlier from a stream). Both still name the broken byte's place.
+    fn agree(doc: &[u8], got: &Outcome, want: &Outcome) -> bool {
+        if got == want {
+            return true;
+        }
+        match (&got.0, &want.0) {
+            (Err((gl, gc, gm)), Err((wl, wc, wm))) => {
+                gm.starts_with("Syntax")
+                    && wm.starts_with("Syntax")
+                    && offset(doc, *gl, *gc).abs_diff(offset(doc, *wl, *wc)) <= 1
+                    && got.1 == want.1
+                    && got.2 == want.2
+            }
+            _ => false,
+        }
     }
 
     /// The walk as it was before cutting: serde_json streams the whole document.
@@ -774,10 +812,10 @@ mod tests {
     fn same(doc: &[u8]) {
         let want = streamed(doc);
         for (chunk, max_piece) in [(1, MAX_PIECE), (7, MAX_PIECE), (4096, MAX_PIECE), (64, 40)] {
-            assert_eq!(
-                cut(doc, chunk, max_piece),
-                want,
-                "chunk {chunk}, max piece {max_piece}: {}",
+            let got = cut(doc, chunk, max_piece);
+            assert!(
+                agree(doc, &got, &want),
+                "chunk {chunk}, max piece {max_piece}: {}\n got {got:?}\nwant {want:?}",
                 String::from_utf8_lossy(doc)
             );
         }
@@ -804,6 +842,9 @@ mod tests {
             r#"{"log": {"entries": [{}, {}],"#,
             r#"{"log": {"entries": [1 2]}}"#,
             r#"{"log": {"entries": [tru]}}"#,
+            "{\"log\": {\"entries\": [{\"pageref\": \"\nx\"}, {\"a\": \"\t\"}]}}",
+            "{\"log\": {\"entries\": [{\"request\": {\"url\": \"a\nb\"}}]}}",
+            "{\"log\": {\"creator\": {\"name\": \"a\nb\"}, \"entries\": []}}",
             "{\"log\": {\"entries\": [\n{\"a\":\n 1},\n {\"b\": [\n}]}}",
             "",
             "   ",
@@ -856,8 +897,10 @@ mod tests {
                 doc.truncate(n);
             }
             let want = streamed(&doc);
-            prop_assert_eq!(cut(&doc, 4096, MAX_PIECE), want.clone());
-            prop_assert_eq!(cut(&doc, 13, 300), want);
+            let got = cut(&doc, 4096, MAX_PIECE);
+            prop_assert!(agree(&doc, &got, &want), "got {:?}\nwant {:?}", got, want);
+            let got = cut(&doc, 13, 300);
+            prop_assert!(agree(&doc, &got, &want), "got {:?}\nwant {:?}", got, want);
         }
     }
 }
