@@ -52,7 +52,7 @@ impl KeywordScanner {
     /// ones included, until `on` returns false. Order: by slice, within a slice by end offset.
     pub fn scan(&self, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
         if text.len() < INTERLEAVE_MIN {
-            self.scan_one(text, 0, text.len(), &mut on);
+            self.scan_one(text, &mut on);
             return;
         }
         let seg = text.len().div_ceil(LANES);
@@ -96,17 +96,11 @@ impl KeywordScanner {
         }
     }
 
-    fn scan_one(
-        &self,
-        text: &[u8],
-        lo: usize,
-        hi: usize,
-        on: &mut impl FnMut(usize, usize) -> bool,
-    ) {
+    fn scan_one(&self, text: &[u8], on: &mut impl FnMut(usize, usize) -> bool) {
         let mut s = self.start;
         for (i, &x) in text.iter().enumerate() {
             s = self.dfa.next_state(Anchored::No, s, x);
-            if self.dfa.is_match(s) && !self.report(s, i, (lo, hi), on) {
+            if self.dfa.is_match(s) && !self.report(s, i, (0, text.len()), on) {
                 return;
             }
         }

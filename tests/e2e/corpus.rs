@@ -62,6 +62,21 @@ fn tshark_requests(corpus: &Path, path: &str) -> BTreeMap<String, usize> {
     m
 }
 
+/// The whole corpus scanned into one JSON document with the given reports.
+fn scan_corpus(corpus: &Path, reports: &str) -> std::process::Output {
+    run(&[
+        "scan",
+        corpus.to_str().unwrap(),
+        "--format",
+        "json",
+        "--report",
+        reports,
+        "--salt",
+        "corpus",
+        "-q",
+    ])
+}
+
 /// Reviewed exceptions: `path<TAB>reason` lines in tests/data/corpus-exceptions.tsv.
 fn exceptions() -> HashMap<String, String> {
     let text = include_str!("../data/corpus-exceptions.tsv");
@@ -78,17 +93,7 @@ fn corpus_matches_tshark_and_har_entry_counts() {
         eprintln!("../shared/corpus absent: corpus test skipped");
         return;
     };
-    let o = run(&[
-        "scan",
-        corpus.to_str().unwrap(),
-        "--format",
-        "json",
-        "--report",
-        "exchanges,sources",
-        "--salt",
-        "corpus",
-        "-q",
-    ]);
+    let o = scan_corpus(&corpus, "exchanges,sources");
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "{err}");
     assert!(
@@ -189,17 +194,7 @@ fn corpus_precision_report() {
         eprintln!("../shared/corpus absent: precision report skipped");
         return;
     };
-    let o = run(&[
-        "scan",
-        corpus.to_str().unwrap(),
-        "--format",
-        "json",
-        "--report",
-        "findings,keys",
-        "--salt",
-        "corpus",
-        "-q",
-    ]);
+    let o = scan_corpus(&corpus, "findings,keys");
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
     let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
