@@ -96,6 +96,9 @@ pub struct Engine {
     pub exchange_rules: Vec<Box<dyn ExchangeRule>>,
     pub correlation_rules: Vec<Box<dyn CorrelationRule>>,
     pub keep_exchanges: bool,
+    /// Keep the raw text of URLs and credentials (only a run that will `--reveal` needs it; the
+    /// rest of the run then holds masked text only).
+    pub keep_raw: bool,
     /// Called with each warning as it happens (already prefixed with the source).
     pub on_warning: Box<dyn Fn(&str) + Send + Sync>,
     /// Bytes of input consumed so far, for progress reporting.
@@ -124,6 +127,7 @@ impl Engine {
             exchange_rules: analyze::rules::exchange_rules(),
             correlation_rules: analyze::rules::correlation_rules(),
             keep_exchanges: cfg.reports.contains(&ReportKind::Exchanges),
+            keep_raw: cfg.reveal,
             on_warning: Box::new(|_| {}),
             bytes_done: Arc::new(AtomicU64::new(0)),
             files_done: Arc::new(AtomicU64::new(0)),
@@ -342,7 +346,10 @@ impl Engine {
         result: &mut SourceResult,
     ) {
         let seq = order_key(ex);
-        let rec = self.recognizer.recognize(ex);
+        let mut rec = self.recognizer.recognize(ex);
+        if !self.keep_raw {
+            rec.drop_raw();
+        }
         let cx = ExchangeCtx {
             ex,
             rec: &rec,
@@ -351,7 +358,11 @@ impl Engine {
         scratch.clear();
         analyze::check_exchange(&self.exchange_rules, &cx, scratch);
         // Merge as we go so that a million identical findings cost one row, not a million.
-        for f in scratch.drain(..) {
+        for mut f in scratch.drain(..) {
+            if !self.keep_raw {
+                f.url.drop_raw();
+                f.evidence.drop_raw();
+            }
             acc.add(f);
         }
         result
@@ -523,7 +534,7 @@ fn exchange_row(ex: &Exchange, rec: &crate::recognize::Recognized, seq: u64) -> 
         seq_on_connection: ex.seq_on_connection,
         transport: ex.transport,
         method: req.map(|r| r.method.clone()).unwrap_or_default(),
-        host: ex.host(),
+        host: ex.host().into(),
         url: rec.url.clone(),
         version: req
             .map(|r| r.version.clone())

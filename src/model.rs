@@ -7,6 +7,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::secret::Sensitive;
 
 /// Nanoseconds since the Unix epoch, as read from the capture or the HAR entry.
@@ -419,13 +421,17 @@ impl Exchange {
     }
 
     /// Host the request was sent to: URL host, else the server address.
-    pub fn host(&self) -> String {
+    /// The request's host, or the server's address when the request named none.
+    pub fn host(&self) -> CompactString {
+        use compact_str::ToCompactString;
         if let Some(r) = &self.request
             && !r.url.host.is_empty()
         {
-            return r.url.host.clone();
+            return r.url.host.as_str().into();
         }
-        self.server.map(|s| s.ip().to_string()).unwrap_or_default()
+        self.server
+            .map(|s| s.ip().to_compact_string())
+            .unwrap_or_default()
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -537,19 +543,19 @@ pub struct Finding {
     pub first_seen: Option<Timestamp>,
     pub last_seen: Option<Timestamp>,
     pub count: u64,
-    pub client: String,
-    pub server: String,
-    pub host: String,
-    pub method: String,
+    pub client: CompactString,
+    pub server: CompactString,
+    pub host: CompactString,
+    pub method: CompactString,
     /// Request URL with credential values masked (raw kept for `--reveal`).
     pub url: Sensitive,
     pub location: Option<Location>,
-    pub name: String,
-    pub kind: String,
-    pub key_fp: String,
+    pub name: CompactString,
+    pub kind: CompactString,
+    pub key_fp: CompactString,
     /// The credential, masked (raw kept for `--reveal`).
     pub evidence: Sensitive,
-    pub detail: String,
+    pub detail: CompactString,
     pub cwe: Option<u32>,
 }
 

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -61,38 +63,46 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// A text that contains secrets (a URL, a Basic credential): kept both masked and raw, shown
-/// masked unless the report was asked to `--reveal`.
+/// A text that contains secrets (a URL, a Basic credential): kept masked, and raw unless the
+/// run will not `--reveal` (`drop_raw`); shown masked unless the report was asked to `--reveal`.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Sensitive {
-    masked: String,
-    raw: Secret,
+    /// Inline when short (most masked credentials are): no allocation of its own.
+    masked: CompactString,
+    /// `None` when the raw text is the masked one (nothing secret in it), or was dropped: a run
+    /// that will not reveal holds no raw copy of a URL or a credential.
+    raw: Option<Secret>,
 }
 
 impl Sensitive {
-    pub fn new(masked: impl Into<String>, raw: impl Into<Box<str>>) -> Self {
+    pub fn new(masked: impl Into<CompactString>, raw: impl Into<Box<str>>) -> Self {
+        let masked = masked.into();
+        let raw: Box<str> = raw.into();
         Sensitive {
-            masked: masked.into(),
-            raw: Secret::new(raw),
+            raw: (*raw != *masked).then(|| Secret::new(raw)),
+            masked,
         }
     }
     /// Text with nothing secret in it: masked and raw are the same.
-    pub fn plain(text: impl Into<String>) -> Self {
-        let t: String = text.into();
+    pub fn plain(text: impl Into<CompactString>) -> Self {
         Sensitive {
-            raw: Secret::new(t.clone()),
-            masked: t,
+            masked: text.into(),
+            raw: None,
         }
+    }
+    /// Forgets the raw text (for a run that will not reveal): `render(true)` shows the masked
+    /// text from then on.
+    pub fn drop_raw(&mut self) {
+        self.raw = None;
     }
     pub fn masked(&self) -> &str {
         &self.masked
     }
     /// What a report prints: the raw text only when `reveal` is set.
     pub fn render(&self, reveal: bool) -> &str {
-        if reveal {
-            self.raw.expose()
-        } else {
-            &self.masked
+        match &self.raw {
+            Some(raw) if reveal => raw.expose(),
+            _ => &self.masked,
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -184,6 +194,11 @@ mod tests {
         let s = Sensitive::new("/x?k=…(5)", "/x?k=abcde");
         assert_eq!(s.render(false), "/x?k=…(5)");
         assert_eq!(s.render(true), "/x?k=abcde");
+        let mut dropped = s.clone();
+        dropped.drop_raw();
+        assert_eq!(dropped.render(true), "/x?k=…(5)");
+        assert_eq!(Sensitive::new("/x", "/x").render(true), "/x");
+        assert_eq!(Sensitive::plain("/y").render(true), "/y");
         assert!(!format!("{s:?}").contains("abcde"));
     }
 

@@ -9,6 +9,7 @@ pub mod sighting;
 use crate::model::{Exchange, Finding, Severity};
 use crate::recognize::{Credential, Recognized};
 use crate::secret::Sensitive;
+use compact_str::{CompactString, ToCompactString};
 use rayon::slice::ParallelSliceMut;
 
 pub use catalog::{CATALOG, RuleMeta, rule_meta};
@@ -63,21 +64,21 @@ impl ExchangeCtx<'_> {
             first_seen: ts,
             last_seen: ts,
             count: 1,
-            client: ex.client.map(|c| c.to_string()).unwrap_or_default(),
-            server: ex.server.map(|s| s.to_string()).unwrap_or_default(),
+            client: ex.client.map(|c| c.to_compact_string()).unwrap_or_default(),
+            server: ex.server.map(|s| s.to_compact_string()).unwrap_or_default(),
             host: ex.host(),
             method: ex
                 .request
                 .as_ref()
-                .map(|r| r.method.clone())
+                .map(|r| r.method.as_str().into())
                 .unwrap_or_default(),
             url: self.rec.url.clone(),
             location: None,
-            name: String::new(),
-            kind: String::new(),
-            key_fp: String::new(),
+            name: CompactString::default(),
+            kind: CompactString::default(),
+            key_fp: CompactString::default(),
             evidence: Sensitive::default(),
-            detail: String::new(),
+            detail: CompactString::default(),
             cwe: meta.cwe,
         }
     }
@@ -86,9 +87,9 @@ impl ExchangeCtx<'_> {
     pub fn credential_finding(&self, meta: &'static RuleMeta, c: &Credential) -> Finding {
         let mut f = self.finding(meta);
         f.location = Some(c.location);
-        f.name = c.name.clone();
-        f.kind = c.kind.clone();
-        f.key_fp = c.key_fp.clone();
+        f.name = c.name.as_str().into();
+        f.kind = c.kind.as_str().into();
+        f.key_fp = c.key_fp.as_str().into();
         f.evidence = c.evidence.clone();
         f
     }

@@ -2,6 +2,7 @@
 //! built from each exchange and its `Recognized` as the exchange streams past, so that no exchange
 //! has to be kept. Pooled across all inputs of a run.
 
+use compact_str::{CompactString, ToCompactString};
 use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
 
@@ -13,29 +14,29 @@ use crate::secret::Sensitive;
 /// One credential occurrence, with the identity evidence of its exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sighting {
-    pub key_fp: String,
-    pub kind: String,
+    pub key_fp: CompactString,
+    pub kind: CompactString,
     pub location: Location,
-    pub name: String,
+    pub name: CompactString,
     pub side: Side,
     pub origin: Origin,
     pub session_like: bool,
-    pub host: String,
-    pub method: String,
+    pub host: CompactString,
+    pub method: CompactString,
     /// The request path without query (for path classes like `/login`, `/admin/...`).
-    pub path: String,
+    pub path: CompactString,
     pub ts: Option<Timestamp>,
     pub source: Arc<str>,
     pub locator: Option<Locator>,
     /// Client address (IP only, no port: one client opens many connections).
-    pub client_ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub client_ip: Option<CompactString>,
+    pub user_agent: Option<Arc<str>>,
     pub transport: Transport,
     pub status: Option<u16>,
-    pub subjects: Vec<String>,
-    pub roles: Vec<String>,
+    pub subjects: Vec<CompactString>,
+    pub roles: Vec<CompactString>,
     /// The session this request belongs to (fingerprint), if any.
-    pub session_fp: Option<String>,
+    pub session_fp: Option<CompactString>,
     /// The exchange carried at least one request-side credential.
     pub request_authenticated: bool,
     /// The exchange is a login (credentials sent to a login-like endpoint).
@@ -45,8 +46,8 @@ pub struct Sighting {
     /// The credential, masked (raw for `--reveal`).
     pub evidence: Sensitive,
     /// The request URL, masked.
-    pub url: Sensitive,
-    pub server: Option<String>,
+    pub url: Arc<Sensitive>,
+    pub server: Option<CompactString>,
 }
 
 impl Sighting {
@@ -65,13 +66,13 @@ impl Sighting {
             server: self.server.clone().unwrap_or_default(),
             host: self.host.clone(),
             method: self.method.clone(),
-            url: self.url.clone(),
+            url: (*self.url).clone(),
             location: Some(self.location),
             name: self.name.clone(),
             kind: self.kind.clone(),
             key_fp: self.key_fp.clone(),
             evidence: self.evidence.clone(),
-            detail: String::new(),
+            detail: CompactString::default(),
             cwe: meta.cwe,
         }
     }
@@ -112,7 +113,7 @@ pub fn group_finding(
     let mut f = first.finding(meta);
     f.count = group.len() as u64;
     (f.first_seen, f.last_seen) = span(group);
-    f.detail = detail;
+    f.detail = detail.into();
     Some(f)
 }
 
@@ -126,19 +127,41 @@ pub fn span(group: &[&Sighting]) -> (Option<Timestamp>, Option<Timestamp>) {
 
 /// Builds the sightings of one exchange: one per credential occurrence, request and response side.
 pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> {
+    if rec.request.is_empty() && rec.response.is_empty() {
+        return Vec::new();
+    }
+    // What the exchange's sightings share is built once (short strings inline, the rest
+    // behind one `Arc`): a sighting owns only what is its own.
     let req = ex.request.as_ref();
     let host = ex.host();
-    let method = req.map(|r| r.method.clone()).unwrap_or_default();
-    let path = req.map(|r| r.url.path.clone()).unwrap_or_default();
-    let user_agent = req
-        .and_then(|r| r.headers.get("user-agent"))
-        .map(str::to_string);
-    let client_ip = ex.client.map(|c| c.ip().to_string());
+    let method = req
+        .map(|r| CompactString::from(r.method.as_str()))
+        .unwrap_or_default();
+    let path = req
+        .map(|r| CompactString::from(r.url.path.as_str()))
+        .unwrap_or_default();
+    let user_agent: Option<Arc<str>> = req.and_then(|r| r.headers.get("user-agent")).map(Arc::from);
+    let client_ip = ex.client.map(|c| c.ip().to_compact_string());
+    let server = ex.server.map(|a| a.to_compact_string());
+    let subjects: Vec<CompactString> = rec
+        .identity
+        .subjects
+        .iter()
+        .map(|s| s.as_str().into())
+        .collect();
+    let roles: Vec<CompactString> = rec
+        .identity
+        .roles
+        .iter()
+        .map(|s| s.as_str().into())
+        .collect();
+    let session_fp = rec.identity.session_fp.as_deref().map(CompactString::from);
+    let url = Arc::new(rec.url.clone());
     let make = |c: &Credential| Sighting {
-        key_fp: c.key_fp.clone(),
-        kind: c.kind.clone(),
+        key_fp: c.key_fp.as_str().into(),
+        kind: c.kind.as_str().into(),
         location: c.location,
-        name: c.name.clone(),
+        name: c.name.as_str().into(),
         side: c.side,
         origin: c.origin,
         session_like: c.session_like,
@@ -152,15 +175,15 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
         user_agent: user_agent.clone(),
         transport: ex.transport,
         status: ex.status(),
-        subjects: rec.identity.subjects.clone(),
-        roles: rec.identity.roles.clone(),
-        session_fp: rec.identity.session_fp.clone(),
+        subjects: subjects.clone(),
+        roles: roles.clone(),
+        session_fp: session_fp.clone(),
         request_authenticated: rec.has_request_credentials(),
         is_login: rec.is_login,
         seq,
         evidence: c.evidence.clone(),
-        url: rec.url.clone(),
-        server: ex.server.map(|a| a.to_string()),
+        url: url.clone(),
+        server: server.clone(),
     };
     rec.request
         .iter()
@@ -226,7 +249,7 @@ pub mod testing {
     /// A request-side, presented API-key sighting in header `x-api-key` to `host`.
     pub fn sighting(key: &str, host: &str, seq: u64) -> Sighting {
         Sighting {
-            key_fp: key.to_string(),
+            key_fp: key.into(),
             kind: "api-key".into(),
             location: Location::Header,
             name: "x-api-key".into(),
@@ -250,7 +273,7 @@ pub mod testing {
             is_login: false,
             seq,
             evidence: Sensitive::plain("…(20)"),
-            url: Sensitive::plain("http://h/"),
+            url: Arc::new(Sensitive::plain("http://h/")),
             server: None,
         }
     }
@@ -262,7 +285,7 @@ pub mod testing {
             location: Location::Cookie,
             name: "sid".into(),
             session_like: true,
-            session_fp: Some(key.to_string()),
+            session_fp: Some(key.into()),
             ..sighting(key, "app.example", seq)
         }
     }

@@ -132,6 +132,15 @@ pub struct Recognized {
 }
 
 impl Recognized {
+    /// Forgets the raw text of the URL and of every credential's evidence (a run that will not
+    /// `--reveal` keeps masked text only). Rules still match on `Credential::value`.
+    pub fn drop_raw(&mut self) {
+        self.url.drop_raw();
+        for c in self.request.iter_mut().chain(self.response.iter_mut()) {
+            c.evidence.drop_raw();
+        }
+    }
+
     pub fn has_request_credentials(&self) -> bool {
         !self.request.is_empty()
     }

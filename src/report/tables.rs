@@ -178,7 +178,7 @@ pub fn summary(result: &ScanResult) -> PolarsResult<DataFrame> {
             .unwrap_or(4);
         for (order, group, name) in [
             (0u8, "rule", f.rule.to_string()),
-            (1, "host", f.host.clone()),
+            (1, "host", f.host.to_string()),
             (2, "source", f.source.to_string()),
         ] {
             let acc = groups.entry((order, group, name)).or_default();
@@ -248,13 +248,16 @@ pub fn keys(result: &ScanResult, reveal: bool, text: bool) -> PolarsResult<DataF
             "subjects",
             join(
                 ss.iter()
-                    .flat_map(|s| s.subjects.iter().map(String::as_str)),
+                    .flat_map(|s| s.subjects.iter().map(compact_str::CompactString::as_str)),
             ),
         );
         push(
             &mut c,
             "roles",
-            join(ss.iter().flat_map(|s| s.roles.iter().map(String::as_str))),
+            join(
+                ss.iter()
+                    .flat_map(|s| s.roles.iter().map(compact_str::CompactString::as_str)),
+            ),
         );
         push(
             &mut c,

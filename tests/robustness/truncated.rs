@@ -41,12 +41,12 @@ fn keys(r: &ScanResult) -> BTreeSet<Key> {
         .map(|f| {
             (
                 f.rule.to_string(),
-                f.host.clone(),
+                f.host.to_string(),
                 f.location
                     .map(|l| l.as_str().to_string())
                     .unwrap_or_default(),
-                f.name.clone(),
-                f.key_fp.clone(),
+                f.name.to_string(),
+                f.key_fp.to_string(),
                 f.locator.map(|l| l.to_string()).unwrap_or_default(),
             )
         })

@@ -8,6 +8,7 @@ use crate::analyze::{ExchangeCtx, ExchangeRule, RuleMeta};
 use crate::model::{Finding, Location, Severity, Transport};
 use crate::recognize::Origin;
 use crate::secret::Sensitive;
+use compact_str::format_compact;
 
 use super::common::{bounded, is_public_browser_key};
 
@@ -39,7 +40,7 @@ impl ExchangeRule for CleartextCredential {
         }
         for c in &cx.rec.request {
             let mut f = cx.credential_finding(&META, c);
-            f.detail = format!("{} sent over cleartext HTTP in {}", c.kind, c.location);
+            f.detail = format_compact!("{} sent over cleartext HTTP in {}", c.kind, c.location);
             out.push(f);
         }
         // The Referer header crosses the wire with the request: a credential in it is as readable.
@@ -47,9 +48,10 @@ impl ExchangeRule for CleartextCredential {
             for c in &referer.credentials {
                 let mut f = cx.credential_finding(&META, c);
                 f.location = Some(Location::Referer);
-                f.detail = format!(
+                f.detail = format_compact!(
                     "{} from the {} of the Referer URL sent over cleartext HTTP",
-                    c.kind, c.location
+                    c.kind,
+                    c.location
                 );
                 out.push(f);
             }
@@ -64,9 +66,9 @@ impl ExchangeRule for CleartextCredential {
             }
             let mut f = cx.credential_finding(&META, c);
             f.detail = if c.location == Location::SetCookie {
-                "session cookie issued over cleartext HTTP".to_string()
+                "session cookie issued over cleartext HTTP".into()
             } else {
-                format!("{} issued over cleartext HTTP in {}", c.kind, c.location)
+                format_compact!("{} issued over cleartext HTTP in {}", c.kind, c.location)
             };
             out.push(f);
         }
@@ -85,10 +87,10 @@ impl ExchangeRule for CleartextCredential {
                 let mut f = cx.finding(&META);
                 f.severity = CHALLENGE_SEVERITY;
                 f.location = Some(Location::ResponseHeader);
-                f.name = name.to_string();
-                f.kind = "basic-challenge".to_string();
+                f.name = name.into();
+                f.kind = "basic-challenge".into();
                 f.evidence = Sensitive::plain(bounded(h.value.trim(), 120));
-                f.detail = format!(
+                f.detail = format_compact!(
                     "basic-challenge: {name} asks for Basic credentials over cleartext HTTP; a browser will send the password readable on the wire"
                 );
                 out.push(f);

@@ -54,10 +54,10 @@ pub fn cookie_finding(
 ) -> Finding {
     let mut f = cx.finding(meta);
     f.location = Some(Location::SetCookie);
-    f.name = cookie.name.clone();
-    f.kind = if session { "session-cookie" } else { "cookie" }.to_string();
+    f.name = cookie.name.as_str().into();
+    f.kind = if session { "session-cookie" } else { "cookie" }.into();
     f.evidence = evidence_of(&cookie.value);
-    f.detail = detail;
+    f.detail = detail.into();
     f
 }
 
@@ -194,10 +194,10 @@ pub fn jwt_finding(cx: &ExchangeCtx<'_>, meta: &'static RuleMeta, j: &JwtInfo) -
     };
     f.location = j.location.or(f.location);
     if !j.name.is_empty() {
-        f.name = j.name.clone();
+        f.name = j.name.as_str().into();
     }
-    f.kind = "jwt".to_string();
-    f.key_fp = j.key_fp.clone();
+    f.kind = "jwt".into();
+    f.key_fp = j.key_fp.as_str().into();
     f
 }
 

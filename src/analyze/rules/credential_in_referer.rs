@@ -7,6 +7,7 @@
 
 use crate::analyze::{ExchangeCtx, ExchangeRule, RuleMeta};
 use crate::model::{Finding, Location, Severity};
+use compact_str::format_compact;
 
 use super::common::{display_origin, is_origin_of};
 
@@ -51,7 +52,7 @@ impl ExchangeRule for CredentialInReferer {
             } else {
                 c.kind.as_str()
             };
-            f.detail = format!(
+            f.detail = format_compact!(
                 "{what} in the {} of a {} URL, sent as Referer to another origin",
                 c.location,
                 display_origin(&referer.origin)

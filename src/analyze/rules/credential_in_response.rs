@@ -58,7 +58,7 @@ impl ExchangeRule for CredentialInResponse {
             if cleartext {
                 detail.push_str(", over cleartext HTTP");
             }
-            f.detail = detail;
+            f.detail = detail.into();
             out.push(f);
         }
     }

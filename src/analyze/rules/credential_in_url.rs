@@ -6,6 +6,7 @@
 
 use crate::analyze::{ExchangeCtx, ExchangeRule, RuleMeta};
 use crate::model::{Finding, Location, Severity, Transport};
+use compact_str::format_compact;
 
 pub static META: RuleMeta = RuleMeta {
     id: "credential-in-url",
@@ -48,7 +49,7 @@ impl ExchangeRule for CredentialInUrl {
             } else {
                 c.kind.as_str()
             };
-            f.detail = format!(
+            f.detail = format_compact!(
                 "{what} in the {place} ({})",
                 if cleartext { "cleartext HTTP" } else { "TLS" }
             );

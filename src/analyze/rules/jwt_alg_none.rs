@@ -6,6 +6,7 @@
 
 use crate::analyze::{ExchangeCtx, ExchangeRule, RuleMeta};
 use crate::model::{Finding, Severity};
+use compact_str::format_compact;
 
 use super::common::{accepted, display_alg, jwt_finding, jwt_presented};
 
@@ -40,7 +41,7 @@ impl ExchangeRule for JwtAlgNone {
                 continue;
             }
             let mut f = jwt_finding(cx, &META, j);
-            f.detail = format!(
+            f.detail = format_compact!(
                 "JWT with alg {} and no signature accepted with {status}",
                 display_alg(j)
             );

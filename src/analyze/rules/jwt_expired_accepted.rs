@@ -7,6 +7,7 @@
 
 use crate::analyze::{ExchangeCtx, ExchangeRule, RuleMeta};
 use crate::model::{Finding, Severity};
+use compact_str::format_compact;
 
 use super::common::{accepted, human_secs, jwt_finding, jwt_presented};
 
@@ -59,7 +60,7 @@ impl ExchangeRule for JwtExpiredAccepted {
                         .ok()
                 })
                 .unwrap_or_else(|| exp.to_string());
-            f.detail = format!(
+            f.detail = format_compact!(
                 "JWT expired {} before the request (exp {when}) and was accepted with {status}",
                 human_secs(late)
             );

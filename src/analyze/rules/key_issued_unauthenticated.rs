@@ -8,6 +8,7 @@ use crate::analyze::{CorrelationRule, Sighting, SightingPool};
 use crate::model::Finding;
 use crate::model::Severity;
 use crate::recognize::Side;
+use compact_str::format_compact;
 
 pub static META: RuleMeta = RuleMeta {
     id: "key-issued-unauthenticated",
@@ -50,7 +51,7 @@ impl CorrelationRule for KeyIssuedUnauthenticated {
             let mut f = first.finding(&META);
             f.count = uses.len() as u64;
             f.last_seen = uses.iter().filter_map(|s| s.ts).max().or(f.last_seen);
-            f.detail = format!(
+            f.detail = format_compact!(
                 "issued to an unauthenticated {} {}; later presented {} time(s), first to {} in {} `{}` ({} {})",
                 first.method,
                 first.path,

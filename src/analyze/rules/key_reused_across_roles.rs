@@ -3,6 +3,7 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use compact_str::CompactString;
 use std::collections::BTreeSet;
 
 use crate::analyze::RuleMeta;
@@ -53,7 +54,7 @@ fn read_only(role: &str) -> bool {
 }
 
 fn role_set(s: &Sighting) -> Vec<&str> {
-    let mut v: Vec<&str> = s.roles.iter().map(String::as_str).collect();
+    let mut v: Vec<&str> = s.roles.iter().map(CompactString::as_str).collect();
     v.sort_unstable();
     v.dedup();
     v

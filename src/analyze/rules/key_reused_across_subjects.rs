@@ -3,6 +3,7 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use compact_str::CompactString;
 use std::collections::BTreeSet;
 
 use crate::analyze::RuleMeta;
@@ -42,7 +43,7 @@ impl CorrelationRule for KeyReusedAcrossSubjects {
                 .collect();
             let subjects: BTreeSet<&str> = presented
                 .iter()
-                .flat_map(|s| s.subjects.iter().map(String::as_str))
+                .flat_map(|s| s.subjects.iter().map(CompactString::as_str))
                 .collect();
             if subjects.len() < 2 {
                 continue;
@@ -53,7 +54,7 @@ impl CorrelationRule for KeyReusedAcrossSubjects {
                 counted(
                     presented
                         .iter()
-                        .flat_map(|s| s.subjects.iter().map(String::as_str))
+                        .flat_map(|s| s.subjects.iter().map(CompactString::as_str))
                 )
             );
             out.extend(group_finding(&META, &presented, detail));

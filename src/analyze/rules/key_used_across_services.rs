@@ -5,6 +5,7 @@
 
 use crate::analyze::RuleMeta;
 use crate::model::Severity;
+use compact_str::format_compact;
 
 pub static META: RuleMeta = RuleMeta {
     id: "key-used-across-services",
@@ -86,7 +87,7 @@ impl CorrelationRule for KeyUsedAcrossServices {
             let mut f = first.finding(&META);
             f.count = presented.len() as u64;
             (f.first_seen, f.last_seen) = span(&presented);
-            f.detail = format!(
+            f.detail = format_compact!(
                 "{} hosts: {}",
                 hosts.len(),
                 counted(presented.iter().map(|s| s.host.as_str()))

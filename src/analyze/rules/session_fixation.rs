@@ -3,6 +3,7 @@
 //! What it detects, why it matters, an example, remediation and CWE are in `META` below, the text
 //! that `credsift rules` prints.
 
+use compact_str::format_compact;
 use std::collections::{HashMap, HashSet};
 
 use crate::analyze::RuleMeta;
@@ -84,7 +85,7 @@ impl CorrelationRule for SessionFixation {
             let mut f = login.finding(&META);
             f.count = after.len() as u64;
             f.last_seen = after.iter().filter_map(|s| s.ts).max().or(f.last_seen);
-            f.detail = format!(
+            f.detail = format_compact!(
                 "login {} {} answered {} without a new `{}`; the same id was sent {} time(s) after it, first {} {} ({})",
                 login.method,
                 login.path,
