@@ -6,7 +6,7 @@ pub mod catalog;
 pub mod rules;
 pub mod sighting;
 
-use crate::model::{Exchange, Finding, Severity};
+use crate::model::{Exchange, Finding, Locator, Severity};
 use crate::recognize::{Credential, Recognized};
 use crate::secret::Sensitive;
 use compact_str::{CompactString, ToCompactString};
@@ -125,24 +125,37 @@ pub fn check_exchange(
 /// severity (highest first), then count (highest first), then the merge key, so output is stable
 /// whatever the thread count or input order.
 pub fn aggregate(mut v: Vec<Finding>) -> Vec<Finding> {
-    // In place (sort by merge key, then fold runs): the run's findings are at its memory peak
-    // here, and a second table of them would double it.
-    v.par_sort_unstable_by(|a, b| {
-        a.merge_key()
-            .cmp(&b.merge_key())
-            .then_with(|| a.locator.cmp(&b.locator))
-            .then_with(|| a.first_seen.cmp(&b.first_seen))
-            .then_with(|| a.detail.cmp(&b.detail))
-            .then_with(|| a.url.masked().cmp(b.url.masked()))
-            .then_with(|| a.evidence.masked().cmp(b.evidence.masked()))
-    });
-    v.dedup_by(|f, acc| {
-        if f.merge_key() != acc.merge_key() {
-            return false;
+    // In place (the run's findings are at its memory peak here, and a second table of them would
+    // double it), by hash in one pass: the kept rows are compacted to the front, a duplicate is
+    // folded into its row where it stands. `merge_pair` does not depend on the order it sees
+    // findings in, so neither does the result.
+    let mut heads: foldhash::HashMap<u64, usize> = Default::default();
+    let mut next: Vec<usize> = Vec::new();
+    let mut kept = 0;
+    for i in 0..v.len() {
+        let Some(h) = v.get(i).map(FindingMerger::hash) else {
+            break;
+        };
+        let mut at = heads.get(&h).copied().unwrap_or(usize::MAX);
+        let mut merged = false;
+        while at < kept {
+            let (front, back) = v.split_at_mut(kept);
+            if let (Some(acc), Some(f)) = (front.get_mut(at), back.get_mut(i - kept))
+                && acc.merge_key() == f.merge_key()
+            {
+                merge_pair(acc, f);
+                merged = true;
+                break;
+            }
+            at = next.get(at).copied().unwrap_or(usize::MAX);
         }
-        merge_pair(acc, f);
-        true
-    });
+        if !merged {
+            v.swap(kept, i);
+            next.push(heads.insert(h, kept).unwrap_or(usize::MAX));
+            kept += 1;
+        }
+    }
+    v.truncate(kept);
     sort_findings(&mut v);
     v
 }
@@ -189,20 +202,33 @@ impl FindingMerger {
 }
 
 /// One more occurrence `f` merged into `acc`: counts add up, the highest severity and the widest
-/// time span win, and the earliest locator is the representative (deterministic whatever order
-/// the threads delivered them in). `f` is left holding the other one.
+/// time span win, and the representative (what the row shows) is the one with the earliest
+/// locator, ties broken by detail, URL and evidence, so that the row is the same whatever order
+/// the threads delivered its findings in. `f` is left holding the other one.
 fn merge_pair(acc: &mut Finding, f: &mut Finding) {
     let count = acc.count + f.count;
     let severity = acc.severity.max(f.severity);
     let first = min_opt(acc.first_seen, f.first_seen);
     let last = max_opt(acc.last_seen, f.last_seen);
-    if f.locator < acc.locator || acc.locator.is_none() {
+    if representative_key(f) < representative_key(acc) {
         std::mem::swap(acc, f);
     }
     acc.count = count;
     acc.severity = severity;
     acc.first_seen = first;
     acc.last_seen = last;
+}
+
+/// Which of two findings with one merge key a row shows: the smallest of this (a finding
+/// without a locator last). Only fields that merging leaves alone.
+fn representative_key(f: &Finding) -> (bool, Option<Locator>, &str, &str, &str) {
+    (
+        f.locator.is_none(),
+        f.locator,
+        &f.detail,
+        f.url.masked(),
+        f.evidence.masked(),
+    )
 }
 
 fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
@@ -241,4 +267,104 @@ pub fn sort_findings(v: &mut [Finding]) {
 /// Highest severity among findings, if any.
 pub fn max_severity(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Sensitive;
+    use proptest::prelude::*;
+
+    /// A finding of one of a few merge keys, at frame `at`.
+    fn finding(key: u8, at: Option<u64>, detail: &str, sev: Severity) -> Finding {
+        Finding {
+            rule: "cleartext-credential",
+            severity: sev,
+            title: "t",
+            source: std::sync::Arc::from("a.pcap"),
+            locator: at.map(Locator::Frame),
+            first_seen: at.map(|a| a as i64 * 10),
+            last_seen: at.map(|a| a as i64 * 10 + 5),
+            count: 1,
+            client: "10.0.0.1:1000".into(),
+            server: "10.0.0.2:80".into(),
+            host: format!("h{}", key % 3).into(),
+            method: "GET".into(),
+            url: Sensitive::new(format!("/u?k=…({key})"), format!("/u?k={key}")),
+            location: Some(crate::model::Location::Query),
+            name: "k".into(),
+            kind: "api-key".into(),
+            key_fp: format!("{key:016x}").into(),
+            evidence: Sensitive::plain(format!("…({key})")),
+            detail: detail.into(),
+            cwe: Some(319),
+        }
+    }
+
+    fn rows(v: &[Finding]) -> Vec<String> {
+        v.iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {:?} {:?} {:?} {} {} {}",
+                    f.host,
+                    f.key_fp,
+                    f.count,
+                    f.severity,
+                    f.locator,
+                    (f.first_seen, f.last_seen),
+                    f.detail,
+                    f.url.render(true),
+                    f.evidence.masked()
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Whatever order findings arrive in, and however they were pre-merged on the way
+        /// (`FindingMerger` per worker), `aggregate` gives the same rows.
+        #[test]
+        fn aggregate_does_not_depend_on_order(
+            items in prop::collection::vec(
+                (0u8..6, prop::option::weighted(0.9, 0u64..40), 0usize..3, 0usize..4),
+                0..60,
+            ),
+            seed in any::<u64>(),
+            split in 0usize..60,
+        ) {
+            let sevs = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+            let details = ["", "a", "b"];
+            let all: Vec<Finding> = items
+                .iter()
+                .map(|&(k, at, d, s)| finding(k, at, details[d], sevs[s]))
+                .collect();
+            let want = rows(&aggregate(all.clone()));
+            // Another order: a seeded shuffle.
+            let mut shuffled = all.clone();
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            prop_assert_eq!(&rows(&aggregate(shuffled.clone())), &want);
+            // Pre-merged by two workers, then aggregated together.
+            let cut = split.min(shuffled.len());
+            let mut merged = Vec::new();
+            for part in [&shuffled[..cut], &shuffled[cut..]] {
+                let mut m = FindingMerger::default();
+                for f in part {
+                    m.add(f.clone());
+                }
+                merged.extend(m.into_vec());
+            }
+            prop_assert_eq!(&rows(&aggregate(merged)), &want);
+            // Every input counted once, one row per merge key.
+            let total: u64 = aggregate(all.clone()).iter().map(|f| f.count).sum();
+            prop_assert_eq!(total, all.len() as u64);
+            let keys: std::collections::BTreeSet<_> = all.iter().map(|f| (f.host.clone(), f.key_fp.clone())).collect();
+            prop_assert_eq!(want.len(), keys.len());
+        }
+    }
 }
