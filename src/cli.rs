@@ -285,6 +285,13 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
     if inputs.is_empty() {
         anyhow::bail!("no input files found");
     }
+    if let Some(n) = cfg.threads {
+        // The reports run on rayon's global pool: `--threads` bounds them as well as the scan.
+        // (It fails only when the pool already exists, as in a test calling this twice.)
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
     let mut engine = Engine::new(cfg).context("setting up the scan")?;
     let quiet = cfg.quiet;
     engine.on_warning = Box::new(move |w| {

@@ -69,34 +69,28 @@ pub fn write_reports(
             let bytes = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
             emit(opts.output.as_deref(), stdout, |w| {
                 w.write_all(&bytes)?;
-                w.write_all(b"\n")
+                Ok(w.write_all(b"\n")?)
             })
         }
         OutputFormat::Table => {
             let tables = Tables::build(result, kinds, opts.reveal, true)?;
             emit(opts.output.as_deref(), stdout, |w| {
-                text::write_all(&tables, result, opts, w)
+                Ok(text::write_all(&tables, result, opts, w)?)
             })
         }
-        OutputFormat::Json => {
-            let tables = Tables::build(result, kinds, opts.reveal, true)?;
-            emit(opts.output.as_deref(), stdout, |w| {
-                output::write_json_object(&tables, w)
-            })
-        }
+        OutputFormat::Json => emit(opts.output.as_deref(), stdout, |w| {
+            output::write_json_object(result, kinds, opts.reveal, w)
+        }),
         OutputFormat::Csv | OutputFormat::Ndjson => {
-            let tables = Tables::build(result, kinds, opts.reveal, true)?;
-            if tables.list.len() == 1 {
-                let (_, df) = &tables.list[0];
-                let mut df = df.clone();
+            if let [kind] = kinds.as_slice() {
                 emit(opts.output.as_deref(), stdout, |w| {
-                    output::write_frame(opts.format, &mut df, w)
+                    output::write_table(result, *kind, opts.format, opts.reveal, w)
                 })
             } else {
                 let Some(base) = &opts.output else {
                     return Err(ReportError::Usage(format!(
                         "{} reports in --format {} need --output PATH (one file per table is written next to it)",
-                        tables.list.len(),
+                        kinds.len(),
                         if opts.format == OutputFormat::Csv {
                             "csv"
                         } else {
@@ -104,12 +98,11 @@ pub fn write_reports(
                         }
                     )));
                 };
-                for (kind, df) in &tables.list {
+                for &kind in kinds {
                     let path = sibling_path(base, kind.as_str(), opts.format.extension());
-                    let mut df = df.clone();
-                    let mut f = output::create_private(&path)?;
-                    output::write_frame(opts.format, &mut df, &mut f)
-                        .map_err(|err| io_err(&path, err))?;
+                    emit(Some(&path), stdout, |w| {
+                        output::write_table(result, kind, opts.format, opts.reveal, w)
+                    })?;
                 }
                 Ok(())
             }
@@ -158,12 +151,15 @@ pub fn sibling_path(base: &Path, table: &str, ext: &str) -> PathBuf {
 fn emit(
     output: Option<&Path>,
     stdout: &mut dyn Write,
-    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    f: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
     match output {
         Some(p) => {
             let mut file = output::create_private(p)?;
-            f(&mut file).map_err(|err| io_err(p, err))?;
+            f(&mut file).map_err(|e| match e {
+                ReportError::Write(err) => io_err(p, err),
+                other => other,
+            })?;
             file.flush().map_err(|err| io_err(p, err))
         }
         None => {

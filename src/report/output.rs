@@ -7,8 +7,9 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::{ReportError, Tables};
-use crate::config::OutputFormat;
+use super::{ReportError, tables};
+use crate::config::{OutputFormat, ReportKind};
+use crate::engine::ScanResult;
 
 /// Creates (or truncates) `path` with mode 0600, and tightens an existing file to 0600.
 pub fn create_private(path: &Path) -> Result<BufWriter<File>, ReportError> {
@@ -51,82 +52,158 @@ fn polars_io(e: PolarsError) -> std::io::Error {
     }
 }
 
-/// One table in CSV (with header) or NDJSON (one object per row).
-/// Rows written at a time by the JSON writers: polars' JSON writer serializes a whole frame in
-/// memory before writing (about three times the text of a large run's findings, at the run's
-/// memory peak); slices bound that to a few MiB.
-const SLICE_ROWS: usize = 4096;
+/// Rows serialized at a time: polars' JSON writer serializes a whole frame in memory before
+/// writing (about three times the text of a large run's findings, at the run's memory peak), and
+/// the findings table is built from a slice of rows at a time (`write_table`), so a part bounds
+/// both to a few MiB.
+pub const SLICE_ROWS: usize = 4096;
 
-/// `df` in slices of `SLICE_ROWS` rows (none for an empty frame).
-fn slices(df: &DataFrame) -> impl Iterator<Item = DataFrame> + '_ {
-    (0..df.height())
-        .step_by(SLICE_ROWS)
-        .map(|at| df.slice(at as i64, SLICE_ROWS))
+/// How many parts of `rows` rows are written (one, empty, for an empty table: a CSV still gets
+/// its header).
+pub fn part_count(rows: usize) -> usize {
+    rows.div_ceil(SLICE_ROWS).max(1)
 }
 
-pub fn write_frame(
+/// Rows `part * SLICE_ROWS ..` (at most `SLICE_ROWS` of them) of `df`.
+pub fn frame_part(df: &DataFrame, part: usize) -> DataFrame {
+    df.slice((part * SLICE_ROWS) as i64, SLICE_ROWS)
+}
+
+/// The text of one part of a table. CSV: the header with the first part only. NDJSON: one object
+/// per line. JSON: the part's row objects without the array brackets, preceded by a comma after
+/// the first part (the caller writes the brackets).
+fn serialize_part(
     format: OutputFormat,
     df: &mut DataFrame,
-    w: &mut dyn Write,
-) -> std::io::Result<()> {
+    first: bool,
+    out: &mut Vec<u8>,
+) -> PolarsResult<()> {
     match format {
-        OutputFormat::Csv => CsvWriter::new(w)
-            .include_header(true)
-            .finish(df)
-            .map_err(polars_io),
-        _ => {
-            for mut part in slices(df) {
-                JsonWriter::new(&mut *w)
-                    .with_json_format(JsonFormat::JsonLines)
-                    .finish(&mut part)
-                    .map_err(polars_io)?;
+        OutputFormat::Csv => CsvWriter::new(out).include_header(first).finish(df),
+        OutputFormat::Json => {
+            if df.height() == 0 {
+                return Ok(());
             }
+            let mut buf = Vec::new();
+            JsonWriter::new(&mut buf)
+                .with_json_format(JsonFormat::Json)
+                .finish(df)?;
+            let inner = buf
+                .strip_prefix(b"[")
+                .and_then(|b| b.strip_suffix(b"]"))
+                .unwrap_or(&buf);
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(inner);
             Ok(())
         }
+        _ => JsonWriter::new(out)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(df),
     }
+}
+
+/// Writes a table of `parts` parts (`part(i)` builds part `i`) in order. Parts are built and
+/// serialized in parallel on the run's thread pool, a few at a time so that memory stays
+/// bounded; the bytes are the same as one writer's over the whole table.
+pub fn write_parts(
+    format: OutputFormat,
+    parts: usize,
+    part: impl Fn(usize) -> PolarsResult<DataFrame> + Sync,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let in_flight = 2 * rayon::current_num_threads().max(1);
+    let mut at = 0;
+    while at < parts {
+        let end = (at + in_flight).min(parts);
+        let texts: Vec<PolarsResult<Vec<u8>>> = (at..end)
+            .into_par_iter()
+            .map(|i| {
+                let mut df = part(i)?;
+                let mut out = Vec::new();
+                serialize_part(format, &mut df, i == 0, &mut out)?;
+                Ok(out)
+            })
+            .collect();
+        for t in texts {
+            w.write_all(&t.map_err(polars_io)?)?;
+        }
+        at = end;
+    }
+    Ok(())
+}
+
+/// A whole frame in CSV (with header) or NDJSON (one object per row).
+pub fn write_frame(format: OutputFormat, df: &DataFrame, w: &mut dyn Write) -> std::io::Result<()> {
+    write_parts(
+        format,
+        part_count(df.height()),
+        |i| Ok(frame_part(df, i)),
+        w,
+    )
+}
+
+/// Table `kind` of `result` in CSV, NDJSON or as a JSON array. The findings table, the one that
+/// grows with the input, is never built whole: each part is built from its slice of findings,
+/// written, and dropped.
+pub fn write_table(
+    result: &ScanResult,
+    kind: ReportKind,
+    format: OutputFormat,
+    reveal: bool,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    let polars = |err| ReportError::Polars {
+        table: kind.as_str(),
+        err,
+    };
+    let json = format == OutputFormat::Json;
+    if json {
+        w.write_all(b"[")?;
+    }
+    if kind == ReportKind::Findings {
+        let rows = &result.findings;
+        let part = |i: usize| {
+            let from = (i * SLICE_ROWS).min(rows.len());
+            let to = (from + SLICE_ROWS).min(rows.len());
+            tables::findings(rows.get(from..to).unwrap_or_default(), reveal, true)
+        };
+        write_parts(format, part_count(rows.len()), part, w)?;
+    } else {
+        let df = tables::table(result, kind, reveal, true).map_err(polars)?;
+        write_frame(format, &df, w)?;
+    }
+    if json {
+        w.write_all(b"]")?;
+    }
+    Ok(())
 }
 
 /// `--format json`: one object whose keys are the table names and whose values are arrays of row
 /// objects, e.g. `{"findings": [{...}], "summary": [...]}`.
-pub fn write_json_object(tables: &Tables, w: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_json_object(
+    result: &ScanResult,
+    kinds: &[ReportKind],
+    reveal: bool,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
     w.write_all(b"{")?;
-    for (i, (kind, df)) in tables.list.iter().enumerate() {
+    for (i, &kind) in kinds.iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;
         }
         write!(w, "\n\"{}\": ", kind.as_str())?;
-        if df.height() == 0 {
-            w.write_all(b"[]")?;
-        } else {
-            // Slice by slice, as in `write_frame`: each slice's array is written without its
-            // brackets, the slices joined by commas.
-            w.write_all(b"[")?;
-            let mut buf = Vec::new();
-            for (i, mut part) in slices(df).enumerate() {
-                buf.clear();
-                JsonWriter::new(&mut buf)
-                    .with_json_format(JsonFormat::Json)
-                    .finish(&mut part)
-                    .map_err(polars_io)?;
-                let inner = buf
-                    .strip_prefix(b"[")
-                    .and_then(|b| b.strip_suffix(b"]"))
-                    .unwrap_or(&buf);
-                if i > 0 {
-                    w.write_all(b",")?;
-                }
-                w.write_all(inner)?;
-            }
-            w.write_all(b"]")?;
-        }
+        write_table(result, kind, OutputFormat::Json, reveal, w)?;
     }
-    w.write_all(b"\n}\n")
+    w.write_all(b"\n}\n")?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ReportKind;
 
     /// More rows than one slice, with text that needs escaping: both JSON writers give every row
     /// once, in order, as valid JSON.
@@ -151,9 +228,9 @@ mod tests {
     #[test]
     fn sliced_writers_keep_every_row_in_order() {
         for rows in [0, 1, SLICE_ROWS, SLICE_ROWS + 1, 2 * SLICE_ROWS + 7] {
-            let mut df = frame(rows);
+            let df = frame(rows);
             let mut out = Vec::new();
-            write_frame(OutputFormat::Ndjson, &mut df, &mut out).unwrap();
+            write_frame(OutputFormat::Ndjson, &df, &mut out).unwrap();
             let lines: Vec<serde_json::Value> = String::from_utf8(out)
                 .unwrap()
                 .lines()
@@ -161,13 +238,75 @@ mod tests {
                 .collect();
             check_rows(&lines, rows);
 
-            let tables = Tables {
-                list: vec![(ReportKind::Findings, frame(rows))],
-            };
-            let mut out = Vec::new();
-            write_json_object(&tables, &mut out).unwrap();
+            let mut out = b"[".to_vec();
+            write_frame(OutputFormat::Json, &df, &mut out).unwrap();
+            out.push(b']');
             let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-            check_rows(doc["findings"].as_array().unwrap(), rows);
+            check_rows(doc.as_array().unwrap(), rows);
+
+            // Parts give the same bytes as polars' writer over the whole frame.
+            let mut out = Vec::new();
+            write_frame(OutputFormat::Csv, &df, &mut out).unwrap();
+            let mut whole = Vec::new();
+            CsvWriter::new(&mut whole)
+                .include_header(true)
+                .finish(&mut df.clone())
+                .unwrap();
+            assert_eq!(out, whole);
+        }
+    }
+
+    /// The findings table written part by part is the table built whole, written whole.
+    #[test]
+    fn findings_in_parts_match_the_whole_table() {
+        use crate::model::{Finding, Locator, Severity};
+        use crate::secret::Sensitive;
+        let findings: Vec<Finding> = (0..SLICE_ROWS as u64 + 10)
+            .map(|i| Finding {
+                rule: "credential-in-url",
+                severity: Severity::High,
+                title: "t",
+                source: std::sync::Arc::from("a.pcap"),
+                locator: Some(Locator::Frame(i)),
+                first_seen: Some(i as i64 * 1_000_000),
+                last_seen: None,
+                count: i + 1,
+                client: "10.0.0.1:1".into(),
+                server: "10.0.0.2:80".into(),
+                host: "h".into(),
+                method: "GET".into(),
+                url: Sensitive::new(format!("/x?k=…({i})"), format!("/x?k={i}")),
+                location: None,
+                name: format!("n\"{i}").into(),
+                kind: "api-key".into(),
+                key_fp: format!("{i:016x}").into(),
+                evidence: Sensitive::plain("…(5)"),
+                detail: String::new().into(),
+                cwe: Some(598),
+            })
+            .collect();
+        let result = ScanResult {
+            findings,
+            ..Default::default()
+        };
+        for format in [OutputFormat::Csv, OutputFormat::Ndjson] {
+            for reveal in [false, true] {
+                let mut parts = Vec::new();
+                write_table(&result, ReportKind::Findings, format, reveal, &mut parts).unwrap();
+                let mut whole = Vec::new();
+                let mut df = tables::findings(&result.findings, reveal, true).unwrap();
+                match format {
+                    OutputFormat::Csv => CsvWriter::new(&mut whole)
+                        .include_header(true)
+                        .finish(&mut df)
+                        .unwrap(),
+                    _ => JsonWriter::new(&mut whole)
+                        .with_json_format(JsonFormat::JsonLines)
+                        .finish(&mut df)
+                        .unwrap(),
+                }
+                assert_eq!(parts, whole, "{format:?} reveal={reveal}");
+            }
         }
     }
 }

@@ -36,6 +36,22 @@ pub const FINDING_COLUMNS: [&str; 20] = [
     "cwe",
 ];
 
+/// Table `kind` of `result`, whole.
+pub fn table(
+    result: &ScanResult,
+    kind: ReportKind,
+    reveal: bool,
+    text_times: bool,
+) -> PolarsResult<DataFrame> {
+    match kind {
+        ReportKind::Findings => findings(&result.findings, reveal, text_times),
+        ReportKind::Summary => summary(result),
+        ReportKind::Keys => keys(result, reveal, text_times),
+        ReportKind::Exchanges => exchanges(result, reveal, text_times),
+        ReportKind::Sources => sources(result, text_times),
+    }
+}
+
 /// The requested tables, in the order asked for.
 pub struct Tables {
     pub list: Vec<(ReportKind, DataFrame)>,
@@ -50,14 +66,7 @@ impl Tables {
     ) -> Result<Tables, ReportError> {
         let mut list = Vec::new();
         for &k in kinds {
-            let df = match k {
-                ReportKind::Findings => findings(&result.findings, reveal, text_times),
-                ReportKind::Summary => summary(result),
-                ReportKind::Keys => keys(result, reveal, text_times),
-                ReportKind::Exchanges => exchanges(result, reveal, text_times),
-                ReportKind::Sources => sources(result, text_times),
-            }
-            .map_err(|err| ReportError::Polars {
+            let df = table(result, k, reveal, text_times).map_err(|err| ReportError::Polars {
                 table: k.as_str(),
                 err,
             })?;
