@@ -238,7 +238,7 @@ fn stages(c: &mut Criterion) {
             per.sightings
                 .extend(analyze::sighting::sightings_of(e, r, i as u64));
         }
-        per.findings = analyze::aggregate(out);
+        per.findings = analyze::aggregate(out).into();
         per.stats = SourceStats::new("bench.pcap");
         engine.finish(vec![per])
     };

@@ -16,6 +16,7 @@ use crate::analyze::{
     self, AnalyzeConfig, CorrelationRule, ExchangeCtx, ExchangeRule, FindingMerger, Sighting,
     SightingPool,
 };
+use crate::chunked::Chunked;
 use crate::config::{Input, ReportKind, ScanConfig};
 use crate::ingest::detect::{self, Format};
 use crate::ingest::pcap::shard::ExchangeSink;
@@ -56,8 +57,8 @@ pub struct SourceResult {
     /// Exchanges that hit a message bound: `[limit-hit, decode-limit]`, count and first place.
     pub bounded: ingest::Bounded,
     pub stats: SourceStats,
-    pub findings: Vec<Finding>,
-    pub sightings: Vec<Sighting>,
+    pub findings: Chunked<Finding>,
+    pub sightings: Chunked<Sighting>,
     pub exchanges: Vec<ExchangeRow>,
 }
 
@@ -167,13 +168,13 @@ impl Engine {
 
     /// Merges per-source results: correlation over all sightings, aggregation, stable order.
     pub fn finish(&self, per_source: Vec<SourceResult>) -> ScanResult {
-        let mut findings = Vec::new();
+        let mut findings = Chunked::new();
         let mut sources = Vec::new();
-        let mut sightings = Vec::new();
+        let mut sightings = Chunked::new();
         let mut exchanges = Vec::new();
         for r in per_source {
-            append_moving(&mut findings, r.findings);
-            append_moving(&mut sightings, r.sightings);
+            findings.append(r.findings);
+            sightings.append(r.sightings);
             append_moving(&mut exchanges, r.exchanges);
             sources.push(r.stats);
         }
@@ -189,6 +190,7 @@ impl Engine {
             })
             .collect();
         findings.extend(correlated.into_iter().flatten());
+        let findings = findings.into_vec();
         exchanges.sort_by(|a, b| (&a.source, a.seq).cmp(&(&b.source, b.seq)));
         sources.sort_by(|a, b| a.source.cmp(&b.source));
         ScanResult {
@@ -320,7 +322,7 @@ impl Engine {
             // A sanitized HAR had its Cookie and Authorization headers removed: a request that
             // looks anonymous may not have been. Treat every request as authenticated so that
             // the absence of a stripped header never becomes a finding.
-            for s in &mut produced.sightings {
+            for s in produced.sightings.iter_mut() {
                 s.request_authenticated = true;
             }
         }
@@ -449,8 +451,8 @@ fn merge_collectors(
             acc.0 += b.0;
             acc.1 = ingest::min_locator(acc.1, b.1);
         }
-        append_moving(&mut produced.findings, out.findings);
-        append_moving(&mut produced.sightings, out.sightings);
+        produced.findings.append(out.findings);
+        produced.sightings.append(out.sightings);
         produced
             .exchanges
             .extend(out.exchanges.into_iter().map(|mut row| {
@@ -505,7 +507,7 @@ impl<'e> Collector<'e> {
 
     /// Everything collected, findings merged.
     fn into_result(mut self) -> SourceResult {
-        self.out.findings = self.findings.into_vec();
+        self.out.findings = self.findings.into_chunked();
         self.out
     }
 }

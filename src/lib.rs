@@ -3,6 +3,7 @@
 //! `engine` drives that flow over many inputs in parallel and `cli` is the command-line edge.
 
 pub mod analyze;
+pub mod chunked;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;

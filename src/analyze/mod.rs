@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod rules;
 pub mod sighting;
 
+use crate::chunked::Chunked;
 use crate::model::{Exchange, Finding, Locator, Severity};
 use crate::recognize::{Credential, Recognized};
 use crate::secret::Sensitive;
@@ -169,7 +170,7 @@ pub struct FindingMerger {
     heads: foldhash::HashMap<u64, usize>,
     /// Next item with the same hash (`usize::MAX`: none).
     next: Vec<usize>,
-    items: Vec<Finding>,
+    items: Chunked<Finding>,
 }
 
 impl FindingMerger {
@@ -196,8 +197,13 @@ impl FindingMerger {
     }
 
     /// The merged findings, in order of first arrival.
-    pub fn into_vec(self) -> Vec<Finding> {
+    pub fn into_chunked(self) -> Chunked<Finding> {
         self.items
+    }
+
+    /// The merged findings, in order of first arrival.
+    pub fn into_vec(self) -> Vec<Finding> {
+        self.items.into_vec()
     }
 }
 

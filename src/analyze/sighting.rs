@@ -7,6 +7,7 @@ use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
 
 use super::RuleMeta;
+use crate::chunked::Chunked;
 use crate::model::{Exchange, Finding, Location, Locator, Timestamp, Transport};
 use crate::recognize::{Credential, Origin, Recognized, Side};
 use crate::secret::Sensitive;
@@ -192,52 +193,66 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
         .collect()
 }
 
-/// All sightings of a run, sorted into a canonical order so that correlation is deterministic
-/// whatever the thread count or the order of inputs.
+/// All sightings of a run, in a canonical order so that correlation is deterministic whatever
+/// the thread count or the order of inputs. The sightings stay where the workers put them; only
+/// an index of their positions is sorted (moving them into one sorted table would copy the
+/// largest thing a run holds, at its memory peak).
 #[derive(Debug, Default)]
 pub struct SightingPool {
-    pub sightings: Vec<Sighting>,
+    store: Chunked<Sighting>,
+    /// Positions in `store`, in canonical order.
+    order: Vec<(u32, u32)>,
 }
 
 impl SightingPool {
-    pub fn new(mut sightings: Vec<Sighting>) -> Self {
+    pub fn new(sightings: impl Into<Chunked<Sighting>>) -> Self {
+        let store: Chunked<Sighting> = sightings.into();
+        let mut order = store.positions();
         // Key-major, then time: every key's sightings are one contiguous run, in time order,
         // so grouping them costs nothing (the rules run in parallel over the same pool).
-        // Unstable (a stable sort would hold a buffer of half the pool at the run's peak);
-        // sightings equal on all of this are the same credential at the same place of the
+        // Sightings equal on all of this are the same credential at the same place of the
         // same exchange, so their order cannot show.
-        sightings.par_sort_unstable_by(|a, b| {
-            (
-                &a.key_fp,
-                a.ts,
-                &a.source,
-                a.seq,
-                a.locator,
-                a.side,
-                a.location,
-                &a.name,
-                a.evidence.masked(),
-            )
-                .cmp(&(
-                    &b.key_fp,
-                    b.ts,
-                    &b.source,
-                    b.seq,
-                    b.locator,
-                    b.side,
-                    b.location,
-                    &b.name,
-                    b.evidence.masked(),
-                ))
-        });
-        SightingPool { sightings }
+        let key = |p: &(u32, u32)| {
+            store.at(*p).map(|s| {
+                (
+                    &s.key_fp,
+                    s.ts,
+                    &s.source,
+                    s.seq,
+                    s.locator,
+                    s.side,
+                    s.location,
+                    &s.name,
+                    s.evidence.masked(),
+                )
+            })
+        };
+        order.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+        SightingPool { store, order }
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Every sighting, in canonical order.
+    pub fn iter(&self) -> impl Iterator<Item = &Sighting> {
+        self.order.iter().filter_map(|p| self.store.at(*p))
     }
 
     /// Sightings grouped by `key_fp`, groups in fingerprint order, each group in time order.
-    pub fn by_key(&self) -> impl Iterator<Item = (&str, &[Sighting])> {
-        self.sightings
-            .chunk_by(|a, b| a.key_fp == b.key_fp)
-            .filter_map(|g| Some((g.first()?.key_fp.as_str(), g)))
+    pub fn by_key(&self) -> impl Iterator<Item = (&str, Vec<&Sighting>)> {
+        let fp = |p: &(u32, u32)| self.store.at(*p).map(|s| s.key_fp.as_str());
+        self.order
+            .chunk_by(move |a, b| fp(a) == fp(b))
+            .filter_map(move |g| {
+                let group: Vec<&Sighting> = g.iter().filter_map(|p| self.store.at(*p)).collect();
+                Some((group.first()?.key_fp.as_str(), group))
+            })
     }
 }
 

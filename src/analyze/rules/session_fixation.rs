@@ -40,13 +40,12 @@ impl CorrelationRule for SessionFixation {
         // What each login response set, by exchange (source, ordinal): only login exchanges
         // matter, so the map stays small even for large pools.
         let logins: HashSet<(&str, u64)> = pool
-            .sightings
             .iter()
             .filter(|s| s.is_login)
             .map(|s| (&*s.source, s.seq))
             .collect();
         let mut set_at_login: HashMap<(&str, u64), Vec<&Sighting>> = HashMap::new();
-        for r in &pool.sightings {
+        for r in pool.iter() {
             if r.side == Side::Response
                 && r.location == Location::SetCookie
                 && logins.contains(&(&*r.source, r.seq))
@@ -57,6 +56,7 @@ impl CorrelationRule for SessionFixation {
         for (_, group) in pool.by_key() {
             let logins: Vec<&Sighting> = group
                 .iter()
+                .copied()
                 .filter(|s| {
                     s.presented()
                         && s.session_like
@@ -77,6 +77,7 @@ impl CorrelationRule for SessionFixation {
             }
             let after: Vec<&Sighting> = group
                 .iter()
+                .copied()
                 .filter(|s| s.presented() && !s.is_login && s.order_key() > login.order_key())
                 .collect();
             let Some(next) = after.first() else {
