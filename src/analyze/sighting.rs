@@ -202,18 +202,45 @@ pub struct SightingPool {
     store: Chunked<Sighting>,
     /// Positions in `store`, in canonical order.
     order: Vec<(u32, u32)>,
+    /// Where each key's run starts in `order`, plus `order.len()` at the end.
+    starts: Vec<usize>,
+}
+
+/// An index entry while sorting: the leading bytes of the key and the time, compared without
+/// touching the sighting; the sighting itself only breaks their ties.
+struct Entry {
+    fp: u64,
+    ts: i64,
+    pos: (u32, u32),
 }
 
 impl SightingPool {
     pub fn new(sightings: impl Into<Chunked<Sighting>>) -> Self {
         let store: Chunked<Sighting> = sightings.into();
-        let mut order = store.positions();
+        let mut entries: Vec<Entry> = store
+            .positions()
+            .into_iter()
+            .filter_map(|pos| {
+                let s = store.at(pos)?;
+                // The first 8 bytes, zero-padded, ordered as the strings are (a shorter string
+                // pads with bytes no greater than any of the longer one's).
+                let mut fp = [0u8; 8];
+                for (d, b) in fp.iter_mut().zip(s.key_fp.bytes()) {
+                    *d = b;
+                }
+                Some(Entry {
+                    fp: u64::from_be_bytes(fp),
+                    ts: s.ts.unwrap_or(i64::MIN),
+                    pos,
+                })
+            })
+            .collect();
         // Key-major, then time: every key's sightings are one contiguous run, in time order,
         // so grouping them costs nothing (the rules run in parallel over the same pool).
         // Sightings equal on all of this are the same credential at the same place of the
         // same exchange, so their order cannot show.
-        let key = |p: &(u32, u32)| {
-            store.at(*p).map(|s| {
+        let full = |p: (u32, u32)| {
+            store.at(p).map(|s| {
                 (
                     &s.key_fp,
                     s.ts,
@@ -227,8 +254,22 @@ impl SightingPool {
                 )
             })
         };
-        order.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-        SightingPool { store, order }
+        entries.par_sort_unstable_by(|a, b| {
+            (a.fp, a.ts)
+                .cmp(&(b.fp, b.ts))
+                .then_with(|| full(a.pos).cmp(&full(b.pos)))
+        });
+        let order: Vec<(u32, u32)> = entries.into_iter().map(|e| e.pos).collect();
+        let fp = |p: &(u32, u32)| store.at(*p).map(|s| s.key_fp.as_str());
+        let mut starts: Vec<usize> = (0..order.len())
+            .filter(|&i| i == 0 || fp(&order[i - 1]) != fp(&order[i]))
+            .collect();
+        starts.push(order.len());
+        SightingPool {
+            store,
+            order,
+            starts,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -245,14 +286,40 @@ impl SightingPool {
     }
 
     /// Sightings grouped by `key_fp`, groups in fingerprint order, each group in time order.
-    pub fn by_key(&self) -> impl Iterator<Item = (&str, Vec<&Sighting>)> {
-        let fp = |p: &(u32, u32)| self.store.at(*p).map(|s| s.key_fp.as_str());
-        self.order
-            .chunk_by(move |a, b| fp(a) == fp(b))
-            .filter_map(move |g| {
-                let group: Vec<&Sighting> = g.iter().filter_map(|p| self.store.at(*p)).collect();
-                Some((group.first()?.key_fp.as_str(), group))
-            })
+    pub fn by_key(&self) -> impl Iterator<Item = (&str, Group<'_>)> {
+        self.starts.windows(2).filter_map(|w| {
+            let group = Group {
+                store: &self.store,
+                at: self.order.get(*w.first()?..*w.get(1)?)?,
+            };
+            Some((group.first()?.key_fp.as_str(), group))
+        })
+    }
+}
+
+/// The sightings of one key, in time order: a view into the pool.
+#[derive(Clone, Copy)]
+pub struct Group<'a> {
+    store: &'a Chunked<Sighting>,
+    at: &'a [(u32, u32)],
+}
+
+impl<'a> Group<'a> {
+    pub fn iter(&self) -> impl Iterator<Item = &'a Sighting> + use<'a> {
+        let store = self.store;
+        self.at.iter().filter_map(move |p| store.at(*p))
+    }
+
+    pub fn first(&self) -> Option<&'a Sighting> {
+        self.store.at(*self.at.first()?)
+    }
+
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
     }
 }
 

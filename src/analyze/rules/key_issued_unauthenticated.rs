@@ -43,7 +43,6 @@ impl CorrelationRule for KeyIssuedUnauthenticated {
             }
             let uses: Vec<&Sighting> = group
                 .iter()
-                .copied()
                 .filter(|s| s.presented() && s.order_key() > first.order_key())
                 .collect();
             let Some(used) = uses.first() else {

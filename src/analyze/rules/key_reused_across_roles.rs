@@ -67,8 +67,7 @@ impl CorrelationRule for KeyReusedAcrossRoles {
 
     fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
         for (_, group) in pool.by_key() {
-            let presented: Vec<&Sighting> =
-                group.iter().copied().filter(|s| s.presented()).collect();
+            let presented: Vec<&Sighting> = group.iter().filter(|s| s.presented()).collect();
             let non_jwt: Vec<&Sighting> = presented
                 .iter()
                 .copied()

@@ -39,7 +39,6 @@ impl CorrelationRule for KeyReusedAcrossSubjects {
         for (_, group) in pool.by_key() {
             let presented: Vec<_> = group
                 .iter()
-                .copied()
                 .filter(|s| s.presented() && s.kind != "jwt")
                 .collect();
             let subjects: BTreeSet<&str> = presented

@@ -74,7 +74,6 @@ impl CorrelationRule for KeyUsedAcrossServices {
         for (_, group) in pool.by_key() {
             let presented: Vec<&Sighting> = group
                 .iter()
-                .copied()
                 .filter(|s| s.presented() && s.location != Location::Cookie && !s.host.is_empty())
                 .collect();
             let hosts: BTreeSet<&str> = presented.iter().map(|s| s.host.as_str()).collect();

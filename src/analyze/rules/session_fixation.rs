@@ -56,7 +56,6 @@ impl CorrelationRule for SessionFixation {
         for (_, group) in pool.by_key() {
             let logins: Vec<&Sighting> = group
                 .iter()
-                .copied()
                 .filter(|s| {
                     s.presented()
                         && s.session_like
@@ -77,7 +76,6 @@ impl CorrelationRule for SessionFixation {
             }
             let after: Vec<&Sighting> = group
                 .iter()
-                .copied()
                 .filter(|s| s.presented() && !s.is_login && s.order_key() > login.order_key())
                 .collect();
             let Some(next) = after.first() else {

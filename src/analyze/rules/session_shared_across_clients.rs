@@ -86,7 +86,7 @@ fn distinct_agents(uas: &BTreeSet<&str>) -> usize {
             }
         }
     }
-    group.iter().copied().collect::<BTreeSet<_>>().len()
+    group.iter().collect::<BTreeSet<_>>().len()
 }
 
 /// Counts distinct client addresses and distinct user agents separately: behind NAT one address
@@ -113,7 +113,6 @@ impl CorrelationRule for SessionSharedAcrossClients {
         for (_, group) in pool.by_key() {
             let presented: Vec<&Sighting> = group
                 .iter()
-                .copied()
                 .filter(|s| s.presented() && s.session_like)
                 .collect();
             let ips: BTreeSet<&str> = presented
