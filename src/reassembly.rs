@@ -197,7 +197,25 @@ struct Conn<S> {
     last_ts: Timestamp,
 }
 
-type Key = (SocketAddr, SocketAddr);
+/// A connection's table key: its two endpoints, the lower first.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Key(SocketAddr, SocketAddr);
+
+impl std::hash::Hash for Key {
+    /// Two words instead of `SocketAddr`'s derived hash, which feeds the hasher a dozen small
+    /// pieces (discriminants, octets, flow info, scope), and the table is looked up a few times
+    /// per segment. Equal keys hash equal; that is all a hash must promise.
+    fn hash<S: std::hash::Hasher>(&self, state: &mut S) {
+        fn bits(a: &SocketAddr) -> u128 {
+            match a.ip() {
+                std::net::IpAddr::V4(ip) => u128::from(u32::from(ip)),
+                std::net::IpAddr::V6(ip) => u128::from(ip),
+            }
+        }
+        state.write_u128(bits(&self.0) ^ bits(&self.1).rotate_left(64));
+        state.write_u32(u32::from(self.0.port()) << 16 | u32::from(self.1.port()));
+    }
+}
 
 /// The connection key of a segment: the same for both directions (order-independent), so it
 /// is also what to hash when connections are spread over workers.
@@ -333,15 +351,18 @@ impl<H: StreamHandler> Reassembler<H> {
         if !self.external_clock && self.clock.advance(meta.ts) {
             self.sweep(meta, h);
         }
-        let key = key_of(seg.src, seg.dst);
+        let (lo, hi) = key_of(seg.src, seg.dst);
+        let key = Key(lo, hi);
         let pure_syn = seg.syn && seg.ack.is_none();
         let has_data = !seg.payload.is_empty();
 
+        let mut present = true;
         let restart = match self.conns.get(&key) {
             None => {
                 if !(seg.syn || has_data) {
                     return; // a stray ACK/FIN/RST of a connection we never saw
                 }
+                present = false;
                 false
             }
             Some(c) => {
@@ -375,8 +396,9 @@ impl<H: StreamHandler> Reassembler<H> {
         };
         if restart && let Some(mut c) = self.conns.remove(&key) {
             self.core.finish(&mut c, meta, h);
+            present = false;
         }
-        if !self.conns.contains_key(&key) {
+        if !present {
             if !(seg.syn || has_data) {
                 return;
             }
