@@ -124,8 +124,14 @@ impl Tables {
         let mut kw_map: HashMap<(Vec<u8>, bool), Keyword> = HashMap::new();
         let mut format_slot = Vec::new();
         let mut n_formats = 0;
-        for (idx, d) in spec.detector.iter().enumerate() {
-            let det = Self::compile_det(d)?;
+        // Compiling the detectors' regexes is most of a run's start-up: spread it over the
+        // pool (the first error in detector order is the one reported, as before).
+        let compiled: Vec<Result<Det, RecognizeError>> = {
+            use rayon::prelude::*;
+            spec.detector.par_iter().map(Self::compile_det).collect()
+        };
+        for ((idx, d), det) in spec.detector.iter().enumerate().zip(compiled) {
+            let det = det?;
             if let Some(s) = &det.scheme {
                 schemes.entry(s.clone()).or_insert(idx);
                 for h in &d.headers {
