@@ -202,9 +202,10 @@ struct Conn<S> {
 struct Key(SocketAddr, SocketAddr);
 
 impl std::hash::Hash for Key {
-    /// Two words instead of `SocketAddr`'s derived hash, which feeds the hasher a dozen small
+    /// Three words instead of `SocketAddr`'s derived hash, which feeds the hasher a dozen small
     /// pieces (discriminants, octets, flow info, scope), and the table is looked up a few times
-    /// per segment. Equal keys hash equal; that is all a hash must promise.
+    /// per segment. Each address goes to the seeded hasher whole: combining them first (xor)
+    /// would let a crafted capture make colliding keys whatever the seed.
     fn hash<S: std::hash::Hasher>(&self, state: &mut S) {
         fn bits(a: &SocketAddr) -> u128 {
             match a.ip() {
@@ -212,7 +213,8 @@ impl std::hash::Hash for Key {
                 std::net::IpAddr::V6(ip) => u128::from(ip),
             }
         }
-        state.write_u128(bits(&self.0) ^ bits(&self.1).rotate_left(64));
+        state.write_u128(bits(&self.0));
+        state.write_u128(bits(&self.1));
         state.write_u32(u32::from(self.0.port()) << 16 | u32::from(self.1.port()));
     }
 }
@@ -881,6 +883,29 @@ fn deliver<H: StreamHandler>(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Keys built to collide under an xor of the two addresses (A^x, B^rot(x)) hash apart: a
+    /// crafted capture cannot put its connections on one probe chain.
+    #[test]
+    fn crafted_keys_do_not_collide() {
+        use std::hash::BuildHasher;
+        use std::net::{IpAddr, Ipv6Addr};
+        let state = foldhash::fast::RandomState::default();
+        let a: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_0001;
+        let b: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_0002;
+        let hashes: std::collections::HashSet<u64> = (1u128..1000)
+            .map(|x| {
+                let lo = SocketAddr::new(IpAddr::V6(Ipv6Addr::from(a ^ x)), 80);
+                let hi = SocketAddr::new(IpAddr::V6(Ipv6Addr::from(b ^ x.rotate_left(64))), 80);
+                state.hash_one(Key(lo, hi))
+            })
+            .collect();
+        assert!(
+            hashes.len() > 990,
+            "{} distinct hashes of 999 keys",
+            hashes.len()
+        );
+    }
 
     /// A closed connection: id, bytes per direction (`#<len>` marks gaps), anomalies, ends.
     type Closed = (u64, [Vec<u8>; 2], Vec<Anomaly>, [bool; 2]);

@@ -131,8 +131,8 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
     if rec.request.is_empty() && rec.response.is_empty() {
         return Vec::new();
     }
-    // What the exchange's sightings share is built once (short strings inline, the rest
-    // behind one `Arc`): a sighting owns only what is its own.
+    // What the exchange's sightings have in common is built once: short strings inline (copied
+    // without allocating), the URL and User-Agent behind one `Arc` each.
     let req = ex.request.as_ref();
     let host = ex.host();
     let method = req
@@ -144,18 +144,10 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
     let user_agent: Option<Arc<str>> = req.and_then(|r| r.headers.get("user-agent")).map(Arc::from);
     let client_ip = ex.client.map(|c| c.ip().to_compact_string());
     let server = ex.server.map(|a| a.to_compact_string());
-    let subjects: Vec<CompactString> = rec
-        .identity
-        .subjects
-        .iter()
-        .map(|s| s.as_str().into())
-        .collect();
-    let roles: Vec<CompactString> = rec
-        .identity
-        .roles
-        .iter()
-        .map(|s| s.as_str().into())
-        .collect();
+    let compact =
+        |v: &[String]| -> Vec<CompactString> { v.iter().map(|s| s.as_str().into()).collect() };
+    let subjects = compact(&rec.identity.subjects);
+    let roles = compact(&rec.identity.roles);
     let session_fp = rec.identity.session_fp.as_deref().map(CompactString::from);
     let url = Arc::new(rec.url.clone());
     let make = |c: &Credential| Sighting {
@@ -206,11 +198,10 @@ pub struct SightingPool {
     starts: Vec<usize>,
 }
 
-/// An index entry while sorting: the leading bytes of the key and the time, compared without
-/// touching the sighting; the sighting itself only breaks their ties.
+/// An index entry while sorting: the leading bytes of the key, compared without touching the
+/// sighting; the sighting itself decides between equal prefixes.
 struct Entry {
     fp: u64,
-    ts: i64,
     pos: (u32, u32),
 }
 
@@ -230,7 +221,6 @@ impl SightingPool {
                 }
                 Some(Entry {
                     fp: u64::from_be_bytes(fp),
-                    ts: s.ts.unwrap_or(i64::MIN),
                     pos,
                 })
             })
@@ -254,10 +244,11 @@ impl SightingPool {
                 )
             })
         };
+        // The prefix only orders different keys early; equal prefixes fall back to the whole
+        // key, then time (never time before the whole key: two keys sharing a prefix would
+        // interleave and each split into several groups).
         entries.par_sort_unstable_by(|a, b| {
-            (a.fp, a.ts)
-                .cmp(&(b.fp, b.ts))
-                .then_with(|| full(a.pos).cmp(&full(b.pos)))
+            a.fp.cmp(&b.fp).then_with(|| full(a.pos).cmp(&full(b.pos)))
         });
         let order: Vec<(u32, u32)> = entries.into_iter().map(|e| e.pos).collect();
         let fp = |p: &(u32, u32)| store.at(*p).map(|s| s.key_fp.as_str());
@@ -377,5 +368,54 @@ pub mod testing {
         let mut out = Vec::new();
         rule.check(&pool, &mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::testing::sighting;
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every key is one group, in time order, whatever the keys share: fingerprints are 16
+        /// hex characters, and keys here share their first 8 (the sort's fast prefix) or more.
+        #[test]
+        fn one_group_per_key_in_time_order(
+            items in prop::collection::vec((0u8..4, 0u8..3, 0u64..50), 0..80),
+            chunked in any::<bool>(),
+        ) {
+            let all: Vec<Sighting> = items
+                .iter()
+                .enumerate()
+                .map(|(i, &(k, tail, t))| {
+                    let key = format!("deadbeef{:07x}{}", k, tail);
+                    let mut s = sighting(&key, "h", i as u64);
+                    s.ts = Some(t as i64);
+                    s
+                })
+                .collect();
+            let pool = if chunked {
+                // Two workers' chunks, joined.
+                let mut a: Chunked<Sighting> = all.iter().step_by(2).cloned().collect::<Vec<_>>().into();
+                a.append(all.iter().skip(1).step_by(2).cloned().collect::<Vec<_>>().into());
+                SightingPool::new(a)
+            } else {
+                SightingPool::new(all.clone())
+            };
+            let keys: std::collections::BTreeSet<&str> = all.iter().map(|s| s.key_fp.as_str()).collect();
+            let groups: Vec<(&str, Group<'_>)> = pool.by_key().collect();
+            prop_assert_eq!(groups.len(), keys.len());
+            prop_assert!(groups.iter().map(|g| g.0).eq(keys.iter().copied()));
+            let mut n = 0;
+            for (k, g) in &groups {
+                prop_assert!(g.iter().all(|s| s.key_fp == *k));
+                let ts: Vec<_> = g.iter().map(|s| s.ts).collect();
+                prop_assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+                n += g.len();
+            }
+            prop_assert_eq!(n, all.len());
+            prop_assert_eq!(pool.iter().count(), all.len());
+        }
     }
 }
