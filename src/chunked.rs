@@ -1,7 +1,8 @@
-//! `Chunked`: an append-only list kept in fixed-size chunks, for the records a scan accumulates
-//! (findings, sightings). Growing never moves what it holds (a doubling `Vec` briefly holds two
-//! copies of a large table and leaves the old buffer to the allocator, which showed as steps of
-//! tens of MiB in a scan's peak memory), and two lists join by moving chunk pointers.
+//! `Chunked`: an append-only list kept in chunks of at most `CHUNK` elements, for the records a
+//! scan accumulates (findings, sightings). Growing never moves more than one chunk (a doubling
+//! `Vec` briefly holds two copies of a large table and leaves the old buffer to the allocator,
+//! which showed as steps of tens of MiB in a scan's peak memory), and two lists join by moving
+//! chunk pointers.
 
 /// Elements per chunk: large enough that the chunk table is negligible, small enough that the
 /// last, partly filled chunk of each worker costs little.
@@ -41,12 +42,11 @@ impl<T> Chunked<T> {
 
     pub fn push(&mut self, v: T) {
         match self.chunks.last_mut() {
+            // A chunk grows like a `Vec` up to `CHUNK` elements (a source with three findings
+            // does not reserve room for a thousand: 10,000 small files would reserve gigabytes),
+            // then the next one starts; only a chunk's own growth ever copies.
             Some(c) if c.len() < CHUNK => c.push(v),
-            _ => {
-                let mut c = Vec::with_capacity(CHUNK);
-                c.push(v);
-                self.chunks.push(c);
-            }
+            _ => self.chunks.push(vec![v]),
         }
         self.len += 1;
     }

@@ -285,13 +285,8 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
     if inputs.is_empty() {
         anyhow::bail!("no input files found");
     }
-    if let Some(n) = cfg.threads {
-        // The reports run on rayon's global pool: `--threads` bounds them as well as the scan.
-        // (It fails only when the pool already exists, as in a test calling this twice.)
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global();
-    }
+    // One pool for the scan and the reports: `--threads` bounds both.
+    let pool = engine::thread_pool(cfg.threads).context("setting up the scan")?;
     let mut engine = Engine::new(cfg).context("setting up the scan")?;
     let quiet = cfg.quiet;
     engine.on_warning = Box::new(move |w| {
@@ -306,7 +301,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
             engine.files_done.clone(),
         )
     });
-    let result = engine.scan(&inputs, cfg.threads)?;
+    let result = engine.scan_on(&pool, &inputs);
     if let Some(p) = progress {
         p.finish();
     }
@@ -327,10 +322,15 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
         terminal: cfg.terminal,
         summary_after_table: cfg.summary_after_table,
     };
-    let stdout = std::io::stdout();
-    let mut lock = std::io::BufWriter::new(stdout.lock());
-    report::write_reports(&result, &opts, &mut lock)?;
-    lock.flush()?;
+    // On a thread of the pool (the report's parts are serialized in parallel on it), which
+    // therefore takes the stdout lock itself.
+    pool.install(|| -> Result<()> {
+        let stdout = std::io::stdout();
+        let mut lock = std::io::BufWriter::new(stdout.lock());
+        report::write_reports(&result, &opts, &mut lock)?;
+        lock.flush()?;
+        Ok(())
+    })?;
     let code = if !result.any_input_read() {
         if !cfg.quiet {
             eprintln!("credsift: error: no input could be read");

@@ -139,20 +139,19 @@ impl Engine {
         })
     }
 
-    /// Scans every input and runs the correlation rules over the pooled sightings.
+    /// Scans every input and runs the correlation rules over the pooled sightings, on a pool
+    /// of `threads` threads (default: all cores).
     pub fn scan(
         &self,
         inputs: &[ResolvedInput],
         threads: Option<usize>,
     ) -> Result<ScanResult, EngineError> {
-        let mut builder = rayon::ThreadPoolBuilder::new();
-        if let Some(n) = threads {
-            builder = builder.num_threads(n.max(1));
-        }
-        let pool = builder
-            .build()
-            .map_err(|e| EngineError::Threads(e.to_string()))?;
-        let shards = threads.unwrap_or_else(|| pool.current_num_threads()).max(1);
+        Ok(self.scan_on(&thread_pool(threads)?, inputs))
+    }
+
+    /// `scan` on a given pool (the CLI writes its reports on the same one).
+    pub fn scan_on(&self, pool: &rayon::ThreadPool, inputs: &[ResolvedInput]) -> ScanResult {
+        let shards = pool.current_num_threads().max(1);
         let per_source: Vec<SourceResult> = pool.install(|| {
             inputs
                 .par_iter()
@@ -163,7 +162,7 @@ impl Engine {
                 })
                 .collect()
         });
-        Ok(pool.install(|| self.finish(per_source)))
+        pool.install(|| self.finish(per_source))
     }
 
     /// Merges per-source results: correlation over all sightings, aggregation, stable order.
@@ -434,6 +433,17 @@ impl Engine {
             (outcome, collectors)
         })
     }
+}
+
+/// A pool of `threads` threads (default: all cores) for a run.
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, EngineError> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    builder
+        .build()
+        .map_err(|e| EngineError::Threads(e.to_string()))
 }
 
 /// The results of several workers' collectors, as one source's: returns how many exchanges

@@ -421,7 +421,6 @@ impl Exchange {
     }
 
     /// Host the request was sent to: URL host, else the server address.
-    /// The request's host, or the server's address when the request named none.
     pub fn host(&self) -> CompactString {
         use compact_str::ToCompactString;
         if let Some(r) = &self.request

@@ -226,14 +226,31 @@ fn merge_pair(acc: &mut Finding, f: &mut Finding) {
 }
 
 /// Which of two findings with one merge key a row shows: the smallest of this (a finding
-/// without a locator last). Only fields that merging leaves alone.
-fn representative_key(f: &Finding) -> (bool, Option<Locator>, &str, &str, &str) {
+/// without a locator last). Every field a row shows that merging leaves alone, so that the
+/// choice never falls to arrival order.
+type RepresentativeKey<'a> = (
+    (bool, Option<Locator>),
+    (&'a str, &'a str, &'a str, &'a str, &'a str),
+    (&'a str, &'a str, &'a str, &'a str, &'a str),
+);
+
+fn representative_key(f: &Finding) -> RepresentativeKey<'_> {
     (
-        f.locator.is_none(),
-        f.locator,
-        &f.detail,
-        f.url.masked(),
-        f.evidence.masked(),
+        (f.locator.is_none(), f.locator),
+        (
+            &f.detail,
+            f.url.masked(),
+            f.evidence.masked(),
+            &f.client,
+            &f.server,
+        ),
+        (
+            &f.method,
+            &f.kind,
+            f.title,
+            f.url.render(true),
+            f.evidence.render(true),
+        ),
     )
 }
 
@@ -282,7 +299,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// A finding of one of a few merge keys, at frame `at`.
-    fn finding(key: u8, at: Option<u64>, detail: &str, sev: Severity) -> Finding {
+    /// `post`: a POST from another client (fields the merge key leaves out).
+    fn finding(key: u8, at: Option<u64>, detail: &str, sev: Severity, post: bool) -> Finding {
         Finding {
             rule: "cleartext-credential",
             severity: sev,
@@ -292,10 +310,15 @@ mod tests {
             first_seen: at.map(|a| a as i64 * 10),
             last_seen: at.map(|a| a as i64 * 10 + 5),
             count: 1,
-            client: "10.0.0.1:1000".into(),
+            client: if post {
+                "10.0.0.9:1000"
+            } else {
+                "10.0.0.1:1000"
+            }
+            .into(),
             server: "10.0.0.2:80".into(),
             host: format!("h{}", key % 3).into(),
-            method: "GET".into(),
+            method: if post { "POST" } else { "GET" }.into(),
             url: Sensitive::new(format!("/u?k=…({key})"), format!("/u?k={key}")),
             location: Some(crate::model::Location::Query),
             name: "k".into(),
@@ -311,7 +334,9 @@ mod tests {
         v.iter()
             .map(|f| {
                 format!(
-                    "{} {} {} {:?} {:?} {:?} {} {} {}",
+                    "{} {} {} {} {} {:?} {:?} {:?} {} {} {}",
+                    f.client,
+                    f.method,
                     f.host,
                     f.key_fp,
                     f.count,
@@ -332,7 +357,7 @@ mod tests {
         #[test]
         fn aggregate_does_not_depend_on_order(
             items in prop::collection::vec(
-                (0u8..6, prop::option::weighted(0.9, 0u64..40), 0usize..3, 0usize..4),
+                (0u8..6, prop::option::weighted(0.9, 0u64..40), 0usize..3, 0usize..4, any::<bool>()),
                 0..60,
             ),
             seed in any::<u64>(),
@@ -342,7 +367,7 @@ mod tests {
             let details = ["", "a", "b"];
             let all: Vec<Finding> = items
                 .iter()
-                .map(|&(k, at, d, s)| finding(k, at, details[d], sevs[s]))
+                .map(|&(k, at, d, s, post)| finding(k, at, details[d], sevs[s], post))
                 .collect();
             let want = rows(&aggregate(all.clone()));
             // Another order: a seeded shuffle.

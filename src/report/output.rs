@@ -36,22 +36,6 @@ pub fn create_private(path: &Path) -> Result<BufWriter<File>, ReportError> {
     Ok(BufWriter::new(f))
 }
 
-/// Keeps the kind of an I/O error that polars wrapped (a broken pipe must stay a broken pipe so
-/// that `credsift scan x | head` ends quietly).
-fn polars_io(e: PolarsError) -> std::io::Error {
-    fn io_kind(e: &PolarsError) -> Option<std::io::ErrorKind> {
-        match e {
-            PolarsError::IO { error, .. } => Some(error.kind()),
-            PolarsError::Context { error, .. } => io_kind(error),
-            _ => None,
-        }
-    }
-    match io_kind(&e) {
-        Some(kind) => std::io::Error::new(kind, e.to_string()),
-        None => std::io::Error::other(e.to_string()),
-    }
-}
-
 /// Rows serialized at a time: polars' JSON writer serializes a whole frame in memory before
 /// writing (about three times the text of a large run's findings, at the run's memory peak), and
 /// the findings table is built from a slice of rows at a time (`write_table`), so a part bounds
@@ -104,15 +88,17 @@ fn serialize_part(
     }
 }
 
-/// Writes a table of `parts` parts (`part(i)` builds part `i`) in order. Parts are built and
-/// serialized in parallel on the run's thread pool, a few at a time so that memory stays
-/// bounded; the bytes are the same as one writer's over the whole table.
+/// Writes table `table` of `parts` parts (`part(i)` builds part `i`) in order. Parts are built
+/// and serialized in parallel on the run's thread pool, a few at a time so that memory stays
+/// bounded; the bytes are the same as one writer's over the whole table. A table that fails to
+/// build has been written up to the failed part.
 pub fn write_parts(
     format: OutputFormat,
+    table: &'static str,
     parts: usize,
     part: impl Fn(usize) -> PolarsResult<DataFrame> + Sync,
     w: &mut dyn Write,
-) -> std::io::Result<()> {
+) -> Result<(), ReportError> {
     use rayon::prelude::*;
     let in_flight = 2 * rayon::current_num_threads().max(1);
     let mut at = 0;
@@ -128,17 +114,25 @@ pub fn write_parts(
             })
             .collect();
         for t in texts {
-            w.write_all(&t.map_err(polars_io)?)?;
+            let t = t.map_err(|err| ReportError::Polars { table, err })?;
+            w.write_all(&t)?;
         }
         at = end;
     }
     Ok(())
 }
 
-/// A whole frame in CSV (with header) or NDJSON (one object per row).
-pub fn write_frame(format: OutputFormat, df: &DataFrame, w: &mut dyn Write) -> std::io::Result<()> {
+/// A whole frame: CSV (with header), NDJSON (one object per row) or the rows of a JSON array
+/// (without its brackets).
+pub fn write_frame(
+    format: OutputFormat,
+    table: &'static str,
+    df: &DataFrame,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
     write_parts(
         format,
+        table,
         part_count(df.height()),
         |i| Ok(frame_part(df, i)),
         w,
@@ -170,10 +164,10 @@ pub fn write_table(
             let to = (from + SLICE_ROWS).min(rows.len());
             tables::findings(rows.get(from..to).unwrap_or_default(), reveal, true)
         };
-        write_parts(format, part_count(rows.len()), part, w)?;
+        write_parts(format, kind.as_str(), part_count(rows.len()), part, w)?;
     } else {
         let df = tables::table(result, kind, reveal, true).map_err(polars)?;
-        write_frame(format, &df, w)?;
+        write_frame(format, kind.as_str(), &df, w)?;
     }
     if json {
         w.write_all(b"]")?;
@@ -230,7 +224,7 @@ mod tests {
         for rows in [0, 1, SLICE_ROWS, SLICE_ROWS + 1, 2 * SLICE_ROWS + 7] {
             let df = frame(rows);
             let mut out = Vec::new();
-            write_frame(OutputFormat::Ndjson, &df, &mut out).unwrap();
+            write_frame(OutputFormat::Ndjson, "t", &df, &mut out).unwrap();
             let lines: Vec<serde_json::Value> = String::from_utf8(out)
                 .unwrap()
                 .lines()
@@ -239,14 +233,14 @@ mod tests {
             check_rows(&lines, rows);
 
             let mut out = b"[".to_vec();
-            write_frame(OutputFormat::Json, &df, &mut out).unwrap();
+            write_frame(OutputFormat::Json, "t", &df, &mut out).unwrap();
             out.push(b']');
             let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
             check_rows(doc.as_array().unwrap(), rows);
 
             // Parts give the same bytes as polars' writer over the whole frame.
             let mut out = Vec::new();
-            write_frame(OutputFormat::Csv, &df, &mut out).unwrap();
+            write_frame(OutputFormat::Csv, "t", &df, &mut out).unwrap();
             let mut whole = Vec::new();
             CsvWriter::new(&mut whole)
                 .include_header(true)
@@ -261,7 +255,8 @@ mod tests {
     fn findings_in_parts_match_the_whole_table() {
         use crate::model::{Finding, Locator, Severity};
         use crate::secret::Sensitive;
-        let findings: Vec<Finding> = (0..SLICE_ROWS as u64 + 10)
+        // Four parts: more than one batch of parts in flight on one thread (two at a time).
+        let findings: Vec<Finding> = (0..3 * SLICE_ROWS as u64 + 10)
             .map(|i| Finding {
                 rule: "credential-in-url",
                 severity: Severity::High,
@@ -289,23 +284,39 @@ mod tests {
             findings,
             ..Default::default()
         };
-        for format in [OutputFormat::Csv, OutputFormat::Ndjson] {
-            for reveal in [false, true] {
-                let mut parts = Vec::new();
-                write_table(&result, ReportKind::Findings, format, reveal, &mut parts).unwrap();
-                let mut whole = Vec::new();
-                let mut df = tables::findings(&result.findings, reveal, true).unwrap();
-                match format {
-                    OutputFormat::Csv => CsvWriter::new(&mut whole)
-                        .include_header(true)
-                        .finish(&mut df)
-                        .unwrap(),
-                    _ => JsonWriter::new(&mut whole)
-                        .with_json_format(JsonFormat::JsonLines)
-                        .finish(&mut df)
-                        .unwrap(),
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for format in [OutputFormat::Csv, OutputFormat::Ndjson, OutputFormat::Json] {
+                for reveal in [false, true] {
+                    let mut parts = Vec::new();
+                    pool.install(|| {
+                        write_table(&result, ReportKind::Findings, format, reveal, &mut parts)
+                    })
+                    .unwrap();
+                    let mut whole = Vec::new();
+                    let mut df = tables::findings(&result.findings, reveal, true).unwrap();
+                    match format {
+                        OutputFormat::Csv => CsvWriter::new(&mut whole)
+                            .include_header(true)
+                            .finish(&mut df)
+                            .unwrap(),
+                        OutputFormat::Json => JsonWriter::new(&mut whole)
+                            .with_json_format(JsonFormat::Json)
+                            .finish(&mut df)
+                            .unwrap(),
+                        _ => JsonWriter::new(&mut whole)
+                            .with_json_format(JsonFormat::JsonLines)
+                            .finish(&mut df)
+                            .unwrap(),
+                    }
+                    assert!(
+                        parts == whole,
+                        "{format:?} reveal={reveal} threads={threads}"
+                    );
                 }
-                assert_eq!(parts, whole, "{format:?} reveal={reveal}");
             }
         }
     }
