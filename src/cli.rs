@@ -285,9 +285,12 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
     if inputs.is_empty() {
         anyhow::bail!("no input files found");
     }
-    // One pool for the scan and the reports: `--threads` bounds both.
+    // One pool for the set-up (detectors compile in parallel), the scan and the reports:
+    // `--threads` bounds all three, and no second pool is started.
     let pool = engine::thread_pool(cfg.threads).context("setting up the scan")?;
-    let mut engine = Engine::new(cfg).context("setting up the scan")?;
+    let mut engine = pool
+        .install(|| Engine::new(cfg))
+        .context("setting up the scan")?;
     let quiet = cfg.quiet;
     engine.on_warning = Box::new(move |w| {
         if !quiet {

@@ -124,8 +124,8 @@ impl Tables {
         let mut kw_map: HashMap<(Vec<u8>, bool), Keyword> = HashMap::new();
         let mut format_slot = Vec::new();
         let mut n_formats = 0;
-        // Compiling the detectors' regexes is most of a run's start-up: spread it over the
-        // pool (the first error in detector order is the one reported, as before).
+        // Compiling the detectors' regexes is the largest part of a run's start-up: spread it
+        // over the current pool (the first error in detector order is the one reported).
         let compiled: Vec<Result<Det, RecognizeError>> = {
             use rayon::prelude::*;
             spec.detector.par_iter().map(Self::compile_det).collect()
