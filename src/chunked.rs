@@ -65,22 +65,34 @@ impl<T> Chunked<T> {
         self.chunks.extend(other.chunks);
     }
 
-    /// The element at position `i`.
-    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+    /// Chunk and offset of position `i`.
+    fn locate(&self, i: usize) -> Option<(usize, usize)> {
         if i >= self.len {
             return None;
         }
         if self.dense {
-            return self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK);
+            return Some((i / CHUNK, i % CHUNK));
         }
         let mut at = i;
-        for c in &mut self.chunks {
+        for (n, c) in self.chunks.iter().enumerate() {
             if at < c.len() {
-                return c.get_mut(at);
+                return Some((n, at));
             }
             at -= c.len();
         }
         None
+    }
+
+    /// The element at position `i`.
+    pub fn get(&self, i: usize) -> Option<&T> {
+        let (c, at) = self.locate(i)?;
+        self.chunks.get(c)?.get(at)
+    }
+
+    /// The element at position `i`.
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        let (c, at) = self.locate(i)?;
+        self.chunks.get_mut(c)?.get_mut(at)
     }
 
     /// Where each element is, as (chunk, index in chunk), in order: a handle for `at` that an
@@ -98,10 +110,6 @@ impl<T> Chunked<T> {
     /// The element at a position from `positions`.
     pub fn at(&self, (c, i): (u32, u32)) -> Option<&T> {
         self.chunks.get(c as usize)?.get(i as usize)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
@@ -158,10 +166,10 @@ mod tests {
             }
             prop_assert_eq!(all.len(), want.len());
             for (i, w) in want.iter().enumerate() {
+                prop_assert_eq!(all.get(i).copied(), Some(*w));
                 prop_assert_eq!(all.get_mut(i).copied(), Some(*w));
             }
             prop_assert_eq!(all.get_mut(want.len()), None);
-            prop_assert!(all.iter().eq(want.iter()));
             let at: Vec<usize> = all.positions().into_iter().filter_map(|p| all.at(p).copied()).collect();
             prop_assert_eq!(&at, &want);
             let v = all.into_vec();

@@ -130,69 +130,86 @@ pub fn aggregate(mut v: Vec<Finding>) -> Vec<Finding> {
     // double it), by hash in one pass: the kept rows are compacted to the front, a duplicate is
     // folded into its row where it stands. `merge_pair` does not depend on the order it sees
     // findings in, so neither does the result.
-    let mut heads: foldhash::HashMap<u64, usize> = Default::default();
-    let mut next: Vec<usize> = Vec::new();
+    let mut index = MergeIndex::default();
     let mut kept = 0;
     for i in 0..v.len() {
-        let Some(h) = v.get(i).map(FindingMerger::hash) else {
+        let (front, back) = v.split_at_mut(kept);
+        let Some(f) = back.get_mut(i - kept) else {
             break;
         };
-        let mut at = heads.get(&h).copied().unwrap_or(usize::MAX);
-        let mut merged = false;
-        while at < kept {
-            let (front, back) = v.split_at_mut(kept);
-            if let (Some(acc), Some(f)) = (front.get_mut(at), back.get_mut(i - kept))
-                && acc.merge_key() == f.merge_key()
-            {
-                merge_pair(acc, f);
-                merged = true;
-                break;
-            }
-            at = next.get(at).copied().unwrap_or(usize::MAX);
+        let h = MergeIndex::hash(f);
+        let found = index.find(h, f, |at| front.get(at));
+        if let Some(acc) = found.and_then(|at| front.get_mut(at)) {
+            merge_pair(acc, f);
+            continue;
         }
-        if !merged {
-            v.swap(kept, i);
-            next.push(heads.insert(h, kept).unwrap_or(usize::MAX));
-            kept += 1;
-        }
+        v.swap(kept, i);
+        index.push(h, kept);
+        kept += 1;
     }
     v.truncate(kept);
     sort_findings(&mut v);
     v
 }
 
-/// Findings merged as they arrive, one entry per merge key (rule, source, host, location, name,
-/// key_fp): O(1) per finding, and without copying any key (a hash indexes the items; equal
-/// hashes are chained and compared field by field).
+/// Rows indexed by the hash of their merge key (rule, source, host, location, name, key_fp):
+/// equal hashes are chained and compared field by field, so no key is copied.
+#[derive(Default)]
+struct MergeIndex {
+    /// Hash of the merge key → last row pushed with that hash.
+    heads: foldhash::HashMap<u64, usize>,
+    /// For each row, the previous row with the same hash (`usize::MAX`: none).
+    next: Vec<usize>,
+}
+
+impl MergeIndex {
+    fn hash(f: &Finding) -> u64 {
+        use std::hash::BuildHasher;
+        // Only a bucket index (rows keep arrival order, so output does not depend on it).
+        foldhash::fast::FixedState::default().hash_one(f.merge_key())
+    }
+
+    /// The row with `f`'s merge key (`h` its hash), if any; `row(i)` reads row `i`.
+    fn find<'a>(
+        &self,
+        h: u64,
+        f: &Finding,
+        row: impl Fn(usize) -> Option<&'a Finding>,
+    ) -> Option<usize> {
+        let mut at = self.heads.get(&h).copied().unwrap_or(usize::MAX);
+        while let Some(r) = row(at) {
+            if r.merge_key() == f.merge_key() {
+                return Some(at);
+            }
+            at = self.next.get(at).copied().unwrap_or(usize::MAX);
+        }
+        None
+    }
+
+    /// Row `i`, the next one, has hash `h`.
+    fn push(&mut self, h: u64, i: usize) {
+        self.next
+            .push(self.heads.insert(h, i).unwrap_or(usize::MAX));
+    }
+}
+
+/// Findings merged as they arrive, one entry per merge key: O(1) per finding.
 #[derive(Default)]
 pub struct FindingMerger {
-    /// Hash of the merge key → first item with that hash.
-    heads: foldhash::HashMap<u64, usize>,
-    /// Next item with the same hash (`usize::MAX`: none).
-    next: Vec<usize>,
+    index: MergeIndex,
     items: Chunked<Finding>,
 }
 
 impl FindingMerger {
-    fn hash(f: &Finding) -> u64 {
-        use std::hash::BuildHasher;
-        // Only a bucket index (items keep arrival order, so output does not depend on it).
-        foldhash::fast::FixedState::default().hash_one(f.merge_key())
-    }
-
     pub fn add(&mut self, mut f: Finding) {
-        let h = Self::hash(&f);
-        let mut at = self.heads.get(&h).copied().unwrap_or(usize::MAX);
-        while let Some(acc) = self.items.get_mut(at) {
-            if acc.merge_key() == f.merge_key() {
-                merge_pair(acc, &mut f);
-                return;
-            }
-            at = self.next.get(at).copied().unwrap_or(usize::MAX);
+        let h = MergeIndex::hash(&f);
+        let items = &self.items;
+        let found = self.index.find(h, &f, |at| items.get(at));
+        if let Some(acc) = found.and_then(|at| self.items.get_mut(at)) {
+            merge_pair(acc, &mut f);
+            return;
         }
-        let i = self.items.len();
-        self.next
-            .push(self.heads.insert(h, i).unwrap_or(usize::MAX));
+        self.index.push(h, self.items.len());
         self.items.push(f);
     }
 
@@ -208,9 +225,9 @@ impl FindingMerger {
 }
 
 /// One more occurrence `f` merged into `acc`: counts add up, the highest severity and the widest
-/// time span win, and the representative (what the row shows) is the one with the earliest
-/// locator, ties broken by detail, URL and evidence, so that the row is the same whatever order
-/// the threads delivered its findings in. `f` is left holding the other one.
+/// time span win, and the representative (what the row shows) is the smaller by
+/// `representative_key`, so that the row is the same whatever order the threads delivered its
+/// findings in. `f` is left holding the other one.
 fn merge_pair(acc: &mut Finding, f: &mut Finding) {
     let count = acc.count + f.count;
     let severity = acc.severity.max(f.severity);

@@ -263,14 +263,6 @@ impl SightingPool {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
     /// Every sighting, in canonical order.
     pub fn iter(&self) -> impl Iterator<Item = &Sighting> {
         self.order.iter().filter_map(|p| self.store.at(*p))
