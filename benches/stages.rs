@@ -13,7 +13,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
 
-use credsift::analyze::{self, ExchangeCtx, SightingPool};
+use credsift::analyze::sighting::{groups, sort_sightings};
+use credsift::analyze::{self, CorrelationCtx, ExchangeCtx};
 use credsift::config::{OutputFormat, ReportKind, ScanConfig};
 use credsift::engine::{Engine, ScanResult, SourceResult};
 use credsift::r#gen::bench::{BenchConfig, BenchFormat, generate};
@@ -215,10 +216,14 @@ fn stages(c: &mut Criterion) {
         .collect();
     g.bench_function("correlation_rules", |b| {
         b.iter(|| {
-            let pool = SightingPool::new(sightings.clone());
+            let mut sorted = sightings.clone();
+            let mut cx = CorrelationCtx::default();
+            sorted.iter().for_each(|s| cx.note(s));
+            sort_sightings(&mut sorted);
+            let groups = groups(&sorted);
             let mut out = Vec::new();
             for r in &engine.correlation_rules {
-                r.check(&pool, &mut out);
+                r.check(&cx, &groups, &mut out);
             }
             black_box(out.len())
         })
@@ -240,7 +245,7 @@ fn stages(c: &mut Criterion) {
         }
         per.findings = analyze::aggregate(out).into();
         per.stats = SourceStats::new("bench.pcap");
-        engine.finish(vec![per])
+        engine.finish(vec![per]).expect("finish")
     };
     g.throughput(Throughput::Elements(result.findings.len() as u64));
     for (name, format, reports) in [

@@ -95,27 +95,6 @@ impl<T> Chunked<T> {
         self.chunks.get_mut(c)?.get_mut(at)
     }
 
-    /// Where each element is, as (chunk, index in chunk), in order: a handle for `at` that an
-    /// index can sort without moving the elements.
-    pub fn positions(&self) -> Vec<(u32, u32)> {
-        let mut out = Vec::with_capacity(self.len);
-        for (c, chunk) in self.chunks.iter().enumerate() {
-            // Chunks hold at most `CHUNK` elements and a run cannot hold 2^32 chunks of them
-            // in memory, so the casts are exact.
-            out.extend((0..chunk.len()).map(|i| (c as u32, i as u32)));
-        }
-        out
-    }
-
-    /// The element at a position from `positions`.
-    pub fn at(&self, (c, i): (u32, u32)) -> Option<&T> {
-        self.chunks.get(c as usize)?.get(i as usize)
-    }
-
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
-        self.chunks.iter_mut().flatten()
-    }
-
     /// The elements in order, in one `Vec` of exactly their number; each chunk is freed as soon
     /// as it has been moved.
     pub fn into_vec(self) -> Vec<T> {
@@ -170,8 +149,6 @@ mod tests {
                 prop_assert_eq!(all.get_mut(i).copied(), Some(*w));
             }
             prop_assert_eq!(all.get_mut(want.len()), None);
-            let at: Vec<usize> = all.positions().into_iter().filter_map(|p| all.at(p).copied()).collect();
-            prop_assert_eq!(&at, &want);
             let v = all.into_vec();
             prop_assert_eq!(v.capacity(), want.len());
             prop_assert_eq!(v, want);

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::analyze::{AnalyzeConfig, CATALOG, max_severity};
+use crate::analyze::{AnalyzeConfig, CATALOG};
 use crate::config::{self, Input, OutputFormat, ReportKind, ScanConfig};
 use crate::engine::{self, Engine};
 use crate::ingest::IngestConfig;
@@ -308,6 +308,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
     if let Some(p) = progress {
         p.finish();
     }
+    let result = result.context("finishing the scan")?;
     if cfg.verbose > 0 && !cfg.quiet {
         for s in &result.sources {
             eprintln!(
@@ -339,7 +340,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
             eprintln!("credsift: error: no input could be read");
         }
         EXIT_ERROR
-    } else if let (Some(threshold), Some(max)) = (cfg.fail_on, max_severity(&result.findings))
+    } else if let (Some(threshold), Some(max)) = (cfg.fail_on, result.findings.max_severity())
         && max >= threshold
     {
         EXIT_FINDINGS

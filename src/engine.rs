@@ -3,18 +3,19 @@
 //! correlation rules, and returns everything `report` needs. Files run in parallel (rayon); the
 //! result is the same whatever the thread count or input order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
+use crate::analyze::sighting::{groups, sort_sightings};
 use crate::analyze::{
-    self, AnalyzeConfig, CorrelationRule, ExchangeCtx, ExchangeRule, FindingMerger, Sighting,
-    SightingPool,
+    self, AnalyzeConfig, CorrelationCtx, CorrelationRule, ExchangeCtx, ExchangeRule, FindingMerger,
+    Findings, KeyRow, Sighting,
 };
 use crate::chunked::Chunked;
 use crate::config::{Input, ReportKind, ScanConfig};
@@ -24,6 +25,7 @@ use crate::ingest::{self, IngestConfig, IngestError};
 use crate::model::{Exchange, Finding, Locator, SourceStats, Timestamp, Transport};
 use crate::recognize::{RecognizeError, Recognizer};
 use crate::secret::{Fingerprinter, Sensitive};
+use crate::spill::{Finished, SpillError, Spiller};
 
 /// One row of the `exchanges` report: a masked summary of one exchange.
 #[derive(Debug, Clone)]
@@ -66,9 +68,10 @@ pub struct SourceResult {
 #[derive(Debug, Default)]
 pub struct ScanResult {
     /// Aggregated and sorted findings.
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
     pub sources: Vec<SourceStats>,
-    pub sightings: SightingPool,
+    /// One row per key, in key order (only when the `keys` report was asked for).
+    pub keys: Vec<KeyRow>,
     pub exchanges: Vec<ExchangeRow>,
 }
 
@@ -87,6 +90,8 @@ pub enum EngineError {
     Threads(String),
     #[error("{path}: {err}")]
     Walk { path: String, err: String },
+    #[error(transparent)]
+    Spill(#[from] SpillError),
 }
 
 /// The shared, read-only machinery of a run.
@@ -109,10 +114,63 @@ pub struct Engine {
     /// Captures at least this large have their connections spread over the scan's threads
     /// (below, starting threads costs more than it saves). `CREDSIFT_SHARD_MIN_BYTES` sets it.
     pub shard_min_bytes: u64,
+    /// Build the `keys` report's rows while the sightings stream past.
+    pub keep_keys: bool,
+    /// Bytes of findings and sightings held in memory (half each) before they spill to a
+    /// temporary file. `CREDSIFT_MEMORY_BUDGET` sets it.
+    pub memory_budget: usize,
 }
 
 /// Default for `Engine::shard_min_bytes`.
 pub const SHARD_MIN_BYTES: u64 = 32 << 20;
+
+/// Default for `Engine::memory_budget`.
+pub const MEMORY_BUDGET: usize = 64 << 20;
+
+/// Records a worker collects before it hands them to the run's `Accumulator`.
+const FLUSH_RECORDS: usize = 4096;
+
+/// Sightings handed to the correlation rules at a time (whole keys: a batch ends between keys).
+const CORRELATION_BATCH: usize = 16384;
+
+/// What a run accumulates across its inputs, bounded by the memory budget: past it, findings
+/// and sightings spill to a temporary file as sorted runs.
+pub struct Accumulator {
+    findings: Spiller<Finding>,
+    sightings: Spiller<Sighting>,
+    cx: Mutex<CorrelationCtx>,
+}
+
+impl Accumulator {
+    pub fn new(budget: usize) -> Self {
+        Accumulator {
+            findings: Spiller::new(budget / 2, analyze::merge_order, analyze::sort_and_fold),
+            sightings: Spiller::new(
+                budget / 2,
+                analyze::sighting::sighting_order,
+                sort_sightings,
+            ),
+            cx: Mutex::new(CorrelationCtx::default()),
+        }
+    }
+
+    fn push_findings(&self, v: Vec<Finding>) {
+        if !v.is_empty() {
+            self.findings.push(v);
+        }
+    }
+
+    fn push_sightings(&self, v: Vec<Sighting>) {
+        if v.is_empty() {
+            return;
+        }
+        {
+            let mut cx = self.cx.lock().unwrap_or_else(PoisonError::into_inner);
+            v.iter().for_each(|s| cx.note(s));
+        }
+        self.sightings.push(v);
+    }
+}
 
 impl Engine {
     pub fn new(cfg: &ScanConfig) -> Result<Engine, EngineError> {
@@ -136,6 +194,11 @@ impl Engine {
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(SHARD_MIN_BYTES),
+            keep_keys: cfg.reports.contains(&ReportKind::Keys),
+            memory_budget: std::env::var("CREDSIFT_MEMORY_BUDGET")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(MEMORY_BUDGET),
         })
     }
 
@@ -146,57 +209,140 @@ impl Engine {
         inputs: &[ResolvedInput],
         threads: Option<usize>,
     ) -> Result<ScanResult, EngineError> {
-        Ok(self.scan_on(&thread_pool(threads)?, inputs))
+        self.scan_on(&thread_pool(threads)?, inputs)
     }
 
-    /// `scan` on a given pool (the CLI writes its reports on the same one).
-    pub fn scan_on(&self, pool: &rayon::ThreadPool, inputs: &[ResolvedInput]) -> ScanResult {
+    /// `scan` on a given pool (the CLI writes its reports on the same one). Fails only if a
+    /// spill file cannot be read back.
+    pub fn scan_on(
+        &self,
+        pool: &rayon::ThreadPool,
+        inputs: &[ResolvedInput],
+    ) -> Result<ScanResult, EngineError> {
         let shards = pool.current_num_threads().max(1);
+        let acc = Accumulator::new(self.memory_budget);
         let per_source: Vec<SourceResult> = pool.install(|| {
             inputs
                 .par_iter()
                 .map(|i| {
-                    let r = self.scan_input_on(i, shards);
+                    let r = self.scan_input_into(i, shards, Some(&acc));
                     self.files_done.fetch_add(1, Ordering::Relaxed);
                     r
                 })
                 .collect()
         });
-        pool.install(|| self.finish(per_source))
+        pool.install(|| self.finish_with(acc, per_source))
     }
 
     /// Merges per-source results: correlation over all sightings, aggregation, stable order.
-    pub fn finish(&self, per_source: Vec<SourceResult>) -> ScanResult {
-        let mut findings = Chunked::new();
+    pub fn finish(&self, per_source: Vec<SourceResult>) -> Result<ScanResult, EngineError> {
+        self.finish_with(Accumulator::new(self.memory_budget), per_source)
+    }
+
+    /// `finish`, with what the sources already handed to `acc` while they were scanned.
+    fn finish_with(
+        &self,
+        acc: Accumulator,
+        per_source: Vec<SourceResult>,
+    ) -> Result<ScanResult, EngineError> {
         let mut sources = Vec::new();
-        let mut sightings = Chunked::new();
         let mut exchanges = Vec::new();
         for r in per_source {
-            findings.append(r.findings);
-            sightings.append(r.sightings);
+            acc.push_findings(r.findings.into_vec());
+            acc.push_sightings(r.sightings.into_vec());
             append_moving(&mut exchanges, r.exchanges);
             sources.push(r.stats);
         }
-        let pool = SightingPool::new(sightings);
+        // A sanitized HAR had its Cookie and Authorization headers removed: a request that looks
+        // anonymous may not have been. Every request of one counts as authenticated, so that the
+        // absence of a stripped header never becomes a finding.
+        let sanitized: HashSet<Arc<str>> = sources
+            .iter()
+            .filter(|s| s.sanitized)
+            .map(|s| Arc::from(s.source.as_str()))
+            .collect();
+        let fix = |s: &mut Sighting| {
+            if sanitized.contains(&s.source) {
+                s.request_authenticated = true;
+            }
+        };
+        let Accumulator {
+            findings: found,
+            sightings,
+            cx,
+        } = acc;
+        let cx = cx.into_inner().unwrap_or_else(PoisonError::into_inner);
+        for (what, failure) in [
+            ("sightings", sightings.failure()),
+            ("findings", found.failure()),
+        ] {
+            if let Some(e) = failure {
+                (self.on_warning)(&format!(
+                    "cannot spill {what} to a temporary file ({e}): kept in memory"
+                ));
+            }
+        }
+        let mut keys = Vec::new();
+        match sightings.finish() {
+            Finished::Memory(mut v) => {
+                v.iter_mut().for_each(fix);
+                sort_sightings(&mut v);
+                self.correlate(&cx, &v, &found, &mut keys);
+            }
+            Finished::Spilled(sorted) => {
+                let mut batch: Vec<Sighting> = Vec::with_capacity(CORRELATION_BATCH);
+                for s in sorted.iter() {
+                    let mut s = s?;
+                    fix(&mut s);
+                    let new_key = batch.last().is_some_and(|l| l.key_fp != s.key_fp);
+                    if batch.len() >= CORRELATION_BATCH && new_key {
+                        self.correlate(&cx, &batch, &found, &mut keys);
+                        batch.clear();
+                    }
+                    batch.push(s);
+                }
+                self.correlate(&cx, &batch, &found, &mut keys);
+            }
+        }
+        let findings = match found.finish() {
+            Finished::Memory(v) => Findings::from(analyze::aggregate(v)),
+            Finished::Spilled(sorted) => {
+                analyze::aggregate_spilled(&sorted, self.memory_budget / 2)?
+            }
+        };
+        exchanges.sort_by(|a, b| (&a.source, a.seq).cmp(&(&b.source, b.seq)));
+        sources.sort_by(|a, b| a.source.cmp(&b.source));
+        Ok(ScanResult {
+            findings,
+            sources,
+            keys,
+            exchanges,
+        })
+    }
+
+    /// The correlation rules (in parallel) over sightings in `sighting_order` that hold whole
+    /// keys; their findings go to `found`, and the keys' rows to `keys` when asked for.
+    fn correlate(
+        &self,
+        cx: &CorrelationCtx,
+        sorted: &[Sighting],
+        found: &Spiller<Finding>,
+        keys: &mut Vec<KeyRow>,
+    ) {
+        let groups = groups(sorted);
         let correlated: Vec<Vec<Finding>> = self
             .correlation_rules
             .par_iter()
             .filter(|r| self.analyze.enabled(r.meta().id))
             .map(|r| {
                 let mut out = Vec::new();
-                r.check(&pool, &mut out);
+                r.check(cx, &groups, &mut out);
                 out
             })
             .collect();
-        findings.extend(correlated.into_iter().flatten());
-        let findings = findings.into_vec();
-        exchanges.sort_by(|a, b| (&a.source, a.seq).cmp(&(&b.source, b.seq)));
-        sources.sort_by(|a, b| a.source.cmp(&b.source));
-        ScanResult {
-            findings: analyze::aggregate(findings),
-            sources,
-            sightings: pool,
-            exchanges,
+        found.push(correlated.into_iter().flatten());
+        if self.keep_keys {
+            keys.par_extend(groups.par_iter().map(|g| KeyRow::of(*g)));
         }
     }
 
@@ -209,6 +355,17 @@ impl Engine {
     /// Scans one input; a capture of at least `shard_min_bytes` (or of unknown size) has its
     /// connections spread over `shards` worker threads when `shards` > 1.
     pub fn scan_input_on(&self, input: &ResolvedInput, shards: usize) -> SourceResult {
+        self.scan_input_into(input, shards, None)
+    }
+
+    /// `scan_input_on`; with `acc`, findings and sightings are handed to it as they pile up
+    /// (the result holds only the last few).
+    fn scan_input_into(
+        &self,
+        input: &ResolvedInput,
+        shards: usize,
+        acc: Option<&Accumulator>,
+    ) -> SourceResult {
         let mut result = SourceResult {
             stats: SourceStats::new(&input.display),
             ..SourceResult::default()
@@ -253,7 +410,8 @@ impl Engine {
         let mut produced = SourceResult::default();
         let count: u64;
         let outcome: Result<(), IngestError> = if sharded {
-            let sinks: Vec<Collector<'_>> = (0..shards).map(|_| Collector::new(self)).collect();
+            let sinks: Vec<Collector<'_>> =
+                (0..shards).map(|_| Collector::new(self, acc)).collect();
             let (outcome, done) = ingest::pcap::shard::read_capture_sharded(
                 &mut opened.reader,
                 &source,
@@ -267,13 +425,13 @@ impl Engine {
             });
             outcome
         } else if pipelined {
-            let (outcome, collectors) = self.pipeline(shards, |sink| {
+            let (outcome, collectors) = self.pipeline(shards, acc, |sink| {
                 ingest::har::read_har(&mut opened.reader, &source, &self.ingest, &mut stats, sink)
             });
             count = merge_collectors(collectors, &mut produced, |_, conn| conn.to_string());
             outcome
         } else {
-            let mut c = Collector::new(self);
+            let mut c = Collector::new(self, acc);
             let outcome = {
                 let mut sink = |ex: Exchange| c.exchange(ex);
                 match opened.format {
@@ -315,14 +473,6 @@ impl Engine {
             } else {
                 (self.on_warning)(&format!("{}: {msg}", input.display));
                 stats.warnings.push(msg);
-            }
-        }
-        if stats.sanitized {
-            // A sanitized HAR had its Cookie and Authorization headers removed: a request that
-            // looks anonymous may not have been. Treat every request as authenticated so that
-            // the absence of a stripped header never becomes a finding.
-            for s in produced.sightings.iter_mut() {
-                s.request_authenticated = true;
             }
         }
         result.stats = stats;
@@ -384,6 +534,7 @@ impl Engine {
     fn pipeline<'e>(
         &'e self,
         workers: usize,
+        acc: Option<&'e Accumulator>,
         read: impl FnOnce(&mut dyn FnMut(Exchange)) -> Result<(), IngestError>,
     ) -> (Result<(), IngestError>, Vec<Collector<'e>>) {
         const BATCH: usize = 64;
@@ -395,7 +546,7 @@ impl Engine {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Exchange>>(QUEUE_DEPTH);
                 txs.push(tx);
                 handles.push(scope.spawn(move || {
-                    let mut c = Collector::new(self);
+                    let mut c = Collector::new(self, acc);
                     for batch in rx {
                         for ex in batch {
                             c.exchange(ex);
@@ -498,6 +649,8 @@ pub fn order_key(ex: &Exchange) -> u64 {
 /// of a large capture).
 struct Collector<'e> {
     engine: &'e Engine,
+    /// Where findings and sightings go as they pile up (else they stay here).
+    acc: Option<&'e Accumulator>,
     scratch: Vec<Finding>,
     findings: FindingMerger,
     out: SourceResult,
@@ -505,9 +658,10 @@ struct Collector<'e> {
 }
 
 impl<'e> Collector<'e> {
-    fn new(engine: &'e Engine) -> Self {
+    fn new(engine: &'e Engine, acc: Option<&'e Accumulator>) -> Self {
         Collector {
             engine,
+            acc,
             scratch: Vec::new(),
             findings: FindingMerger::default(),
             out: SourceResult::default(),
@@ -528,6 +682,14 @@ impl ExchangeSink for Collector<'_> {
         ingest::tally_bounds(&mut self.out.bounded, &ex);
         self.engine
             .process_exchange(&ex, &mut self.scratch, &mut self.findings, &mut self.out);
+        if let Some(acc) = self.acc {
+            if self.findings.len() >= FLUSH_RECORDS {
+                acc.push_findings(std::mem::take(&mut self.findings).into_vec());
+            }
+            if self.out.sightings.len() >= FLUSH_RECORDS {
+                acc.push_sightings(std::mem::take(&mut self.out.sightings).into_vec());
+            }
+        }
     }
 }
 

@@ -17,3 +17,4 @@ pub mod recognize;
 #[cfg(feature = "cli")]
 pub mod report;
 pub mod secret;
+pub mod spill;

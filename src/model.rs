@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
 
 use crate::secret::Sensitive;
 
@@ -15,7 +16,7 @@ use crate::secret::Sensitive;
 pub type Timestamp = i64;
 
 /// How the exchange crossed the network. Never guessed from a port number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Transport {
     /// Plain TCP: everything in the exchange was readable on the wire.
     Cleartext,
@@ -33,7 +34,7 @@ impl Transport {
 }
 
 /// Where in its source an exchange (or a finding) was first seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Locator {
     /// Frame number in a capture, counted from 1 across pcapng sections, as Wireshark does.
     Frame(u64),
@@ -438,7 +439,7 @@ impl Exchange {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
     Info,
     Low,
@@ -476,7 +477,7 @@ impl fmt::Display for Severity {
 }
 
 /// Where a credential was found (the contract's `location` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Location {
     Header,
     Cookie,
@@ -531,11 +532,13 @@ impl fmt::Display for Location {
 
 /// One reported problem. Identical findings (rule, source, host, location, name, key_fp) are
 /// merged by `analyze::aggregate` into one row with `count`, `first_seen` and `last_seen`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
-    pub rule: &'static str,
+    #[serde(deserialize_with = "catalog_str::rule")]
+    pub rule: CatalogStr,
     pub severity: Severity,
-    pub title: &'static str,
+    #[serde(deserialize_with = "catalog_str::title")]
+    pub title: CatalogStr,
     pub source: Arc<str>,
     /// First occurrence (e.g. `frame 12`); `None` only when the source has no positions.
     pub locator: Option<Locator>,
@@ -573,6 +576,53 @@ impl Finding {
 
     pub fn cwe_str(&self) -> String {
         self.cwe.map(|c| format!("CWE-{c}")).unwrap_or_default()
+    }
+}
+
+/// A string of the rule catalog. (Named, so that serde does not take a `&'static str` field for
+/// one borrowed from its input.)
+pub type CatalogStr = &'static str;
+
+/// A finding's rule id and title read back (from a spill file) as the catalog's own strings.
+mod catalog_str {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    pub fn rule<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        let id = String::deserialize(d)?;
+        crate::analyze::rule_meta(&id)
+            .map(|m| m.id)
+            .ok_or_else(|| D::Error::custom(format!("unknown rule {id:?}")))
+    }
+
+    pub fn title<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        let t = String::deserialize(d)?;
+        crate::analyze::CATALOG
+            .iter()
+            .find(|m| m.title == t)
+            .map(|m| m.title)
+            .ok_or_else(|| D::Error::custom(format!("unknown rule title {t:?}")))
+    }
+}
+
+impl crate::spill::Spill for Finding {
+    fn mem_bytes(&self) -> usize {
+        use crate::spill::heap_str;
+        std::mem::size_of::<Self>()
+            + [
+                &self.client,
+                &self.server,
+                &self.host,
+                &self.method,
+                &self.name,
+                &self.kind,
+                &self.key_fp,
+                &self.detail,
+            ]
+            .into_iter()
+            .map(heap_str)
+            .sum::<usize>()
+            + self.url.heap_bytes()
+            + self.evidence.heap_bytes()
     }
 }
 

@@ -108,6 +108,33 @@ impl Sensitive {
     pub fn is_empty(&self) -> bool {
         self.masked.is_empty()
     }
+    /// Heap bytes this text owns (for a spill budget).
+    pub fn heap_bytes(&self) -> usize {
+        crate::spill::heap_str(&self.masked) + self.raw.as_ref().map_or(0, |r| r.0.len())
+    }
+}
+
+/// For spill files only (`crate::spill`): the masked text, and the raw one when the run kept it,
+/// which only a run that will `--reveal` does (`drop_raw`). No report serializes a `Sensitive`:
+/// reports render it.
+impl serde::Serialize for Sensitive {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(self.masked.as_str())?;
+        t.serialize_element(&self.raw.as_ref().map(Secret::expose))?;
+        t.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sensitive {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (masked, raw): (CompactString, Option<String>) = serde::Deserialize::deserialize(d)?;
+        Ok(Sensitive {
+            masked,
+            raw: raw.map(Secret::new),
+        })
+    }
 }
 
 impl fmt::Display for Sensitive {

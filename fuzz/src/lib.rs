@@ -758,10 +758,13 @@ pub fn recognize(data: &[u8]) {
     };
     let mut out = Vec::new();
     analyze::check_exchange(&rules, &cx, &mut out);
-    let sightings = analyze::sighting::sightings_of(&ex, &rec, 1);
-    let pool = analyze::SightingPool::new(sightings);
+    let mut sightings = analyze::sighting::sightings_of(&ex, &rec, 1);
+    let mut ccx = analyze::CorrelationCtx::default();
+    sightings.iter().for_each(|s| ccx.note(s));
+    analyze::sighting::sort_sightings(&mut sightings);
+    let groups = analyze::sighting::groups(&sightings);
     for r in analyze::rules::correlation_rules() {
-        r.check(&pool, &mut out);
+        r.check(&ccx, &groups, &mut out);
     }
     let _ = analyze::aggregate(out);
 }
@@ -771,7 +774,17 @@ pub fn recognize(data: &[u8]) {
 
 fn engine() -> &'static Engine {
     static E: OnceLock<Engine> = OnceLock::new();
-    E.get_or_init(|| {
+    E.get_or_init(|| make_engine(credsift::engine::MEMORY_BUDGET))
+}
+
+/// An engine whose every finding and sighting spills to a temporary file (the merge path).
+fn spilling_engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| make_engine(0))
+}
+
+fn make_engine(memory_budget: usize) -> Engine {
+    {
         let cfg = ScanConfig {
             salt: Some(b"fuzz".to_vec()),
             threads: Some(1),
@@ -779,8 +792,10 @@ fn engine() -> &'static Engine {
             format: OutputFormat::Json,
             ..ScanConfig::default()
         };
-        Engine::new(&cfg).expect("engine builds")
-    })
+        let mut e = Engine::new(&cfg).expect("engine builds");
+        e.memory_budget = memory_budget;
+        e
+    }
 }
 
 /// A whole scan of arbitrary bytes through the engine's per-input path (format detection,
@@ -804,13 +819,19 @@ pub fn scan(data: &[u8]) {
         display: "fuzz-input".into(),
         size: Some(bytes.len() as u64),
     };
-    let e = engine();
+    // Odd lengths take the spilling engine: both ways of finishing a run are fuzzed.
+    let e = if bytes.len().is_multiple_of(2) {
+        engine()
+    } else {
+        spilling_engine()
+    };
     let r = e.scan_input(&input);
     check_stats(&r.stats);
     for w in &r.stats.warnings {
         assert!(!w.is_empty());
     }
-    let done = e.finish(vec![r]);
+    let done = e.finish(vec![r]).expect("spill files read back");
     assert_eq!(done.sources.len(), 1);
+    done.findings.to_vec().expect("spill files read back");
     let _ = std::fs::remove_file(&path);
 }

@@ -13,8 +13,10 @@ use crate::secret::Sensitive;
 use compact_str::{CompactString, ToCompactString};
 use rayon::slice::ParallelSliceMut;
 
+use crate::spill::{Finished, Sorted, SpillError, Spiller};
+
 pub use catalog::{CATALOG, RuleMeta, rule_meta};
-pub use sighting::{Sighting, SightingPool};
+pub use sighting::{CorrelationCtx, Group, KeyRow, Sighting};
 
 /// Settings the rules read (from `--config` and flags).
 #[derive(Debug, Clone)]
@@ -102,10 +104,12 @@ pub trait ExchangeRule: Send + Sync {
     fn check(&self, cx: &ExchangeCtx<'_>, out: &mut Vec<Finding>);
 }
 
-/// A rule decided over all sightings of a run.
+/// A rule decided over all sightings of a run, one key at a time: it is handed batches of key
+/// groups (each key's sightings in time order, a key never split across batches), so that the
+/// sightings need not all be in memory at once.
 pub trait CorrelationRule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>);
+    fn check(&self, cx: &CorrelationCtx, groups: &[Group<'_>], out: &mut Vec<Finding>);
 }
 
 /// Runs every enabled per-exchange rule on one exchange.
@@ -213,6 +217,15 @@ impl FindingMerger {
         self.items.push(f);
     }
 
+    /// Rows held (merge keys seen).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// The merged findings, in order of first arrival.
     pub fn into_chunked(self) -> Chunked<Finding> {
         self.items
@@ -285,28 +298,165 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
-/// Severity desc, count desc, then rule, source, locator, host, location, name, key_fp.
-pub fn sort_findings(v: &mut [Finding]) {
-    // Unstable (no buffer of half the findings at the run's peak): after `aggregate` the merge
-    // key is unique, so this order is total.
-    v.par_sort_unstable_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(b.count.cmp(&a.count))
-            .then(a.rule.cmp(b.rule))
-            .then(a.source.cmp(&b.source))
-            .then(a.locator.cmp(&b.locator))
-            .then(a.host.cmp(&b.host))
-            .then(a.location.cmp(&b.location))
-            .then(a.name.cmp(&b.name))
-            .then(a.key_fp.cmp(&b.key_fp))
-            .then(a.detail.cmp(&b.detail))
-    });
+/// Report order: severity desc, count desc, then rule, source, locator, host, location, name,
+/// key_fp. After `aggregate` the merge key is unique, so this order is total.
+pub fn output_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then(b.count.cmp(&a.count))
+        .then(a.rule.cmp(b.rule))
+        .then(a.source.cmp(&b.source))
+        .then(a.locator.cmp(&b.locator))
+        .then(a.host.cmp(&b.host))
+        .then(a.location.cmp(&b.location))
+        .then(a.name.cmp(&b.name))
+        .then(a.key_fp.cmp(&b.key_fp))
+        .then(a.detail.cmp(&b.detail))
 }
 
-/// Highest severity among findings, if any.
-pub fn max_severity(findings: &[Finding]) -> Option<Severity> {
-    findings.iter().map(|f| f.severity).max()
+/// Sorts aggregated findings into `output_order`.
+pub fn sort_findings(v: &mut [Finding]) {
+    // Unstable: no buffer of half the findings at the run's peak (the order is total).
+    v.par_sort_unstable_by(output_order);
+}
+
+#[allow(clippy::ptr_arg)] // a `spill::Prepare`
+fn sort_output(v: &mut Vec<Finding>) {
+    sort_findings(v);
+}
+
+/// The order findings spill in before they are merged: by merge key.
+pub fn merge_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    a.merge_key().cmp(&b.merge_key())
+}
+
+/// A spill run of findings: sorted by merge key, each key folded into one row.
+pub fn sort_and_fold(v: &mut Vec<Finding>) {
+    v.par_sort_unstable_by(merge_order);
+    let mut kept: usize = 0;
+    for i in 0..v.len() {
+        let (front, back) = v.split_at_mut(i);
+        let (Some(f), Some(last)) = (back.first_mut(), kept.checked_sub(1)) else {
+            v.swap(kept, i);
+            kept += 1;
+            continue;
+        };
+        match front.get_mut(last) {
+            Some(acc) if acc.merge_key() == f.merge_key() => merge_pair(acc, f),
+            _ => {
+                v.swap(kept, i);
+                kept += 1;
+            }
+        }
+    }
+    v.truncate(kept);
+}
+
+/// Findings that spilled, merged: runs sorted by merge key are read as one stream, each key's
+/// rows folded into one (`merge_pair`, so the row is the one `aggregate` would give), and the
+/// rows sorted into report order through a second spill.
+pub fn aggregate_spilled(runs: &Sorted<Finding>, budget: usize) -> Result<Findings, SpillError> {
+    const BATCH: usize = 4096;
+    let out = Spiller::new(budget, output_order, sort_output);
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut cur: Option<Finding> = None;
+    for f in runs.iter() {
+        let mut f = f?;
+        match &mut cur {
+            Some(acc) if acc.merge_key() == f.merge_key() => merge_pair(acc, &mut f),
+            _ => {
+                if let Some(done) = cur.replace(f) {
+                    batch.push(done);
+                    if batch.len() >= BATCH {
+                        out.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                    }
+                }
+            }
+        }
+    }
+    batch.extend(cur);
+    out.push(batch);
+    Ok(match out.finish() {
+        Finished::Memory(mut v) => {
+            sort_findings(&mut v);
+            Findings::from(v)
+        }
+        Finished::Spilled(sorted) => Findings::sorted(sorted),
+    })
+}
+
+/// A run's findings, merged and in report order: in memory, or (past the run's memory budget)
+/// sorted runs in a spill file, read back part by part by the reports.
+pub struct Findings {
+    rows: Sorted<Finding>,
+    max: Option<Severity>,
+}
+
+impl Default for Findings {
+    fn default() -> Self {
+        Findings::from(Vec::new())
+    }
+}
+
+impl std::fmt::Debug for Findings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Findings({} rows)", self.rows.len())
+    }
+}
+
+impl From<Vec<Finding>> for Findings {
+    /// Findings already aggregated and in report order.
+    fn from(v: Vec<Finding>) -> Self {
+        Findings {
+            max: v.iter().map(|f| f.severity).max(),
+            rows: Sorted::in_memory(v, output_order),
+        }
+    }
+}
+
+impl Findings {
+    fn sorted(rows: Sorted<Finding>) -> Self {
+        // Report order starts with severity, highest first.
+        let max = rows.iter().next().and_then(Result::ok).map(|f| f.severity);
+        Findings { rows, max }
+    }
+
+    pub fn len(&self) -> usize {
+        usize::try_from(self.rows.len()).unwrap_or(usize::MAX)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Highest severity among the findings, if any.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.max
+    }
+
+    /// Runs written to the spill file (0: the findings are in memory).
+    pub fn spilled_runs(&self) -> usize {
+        self.rows.spilled_runs()
+    }
+
+    /// Calls `f` with consecutive slices of at most `n` findings, in report order.
+    pub fn for_each_chunk<E: From<SpillError>>(
+        &self,
+        n: usize,
+        f: impl FnMut(&[Finding]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.rows.for_each_chunk(n, f)
+    }
+
+    /// Every finding, in report order, in one table (the reports that need the whole table).
+    pub fn to_vec(&self) -> Result<Vec<Finding>, SpillError> {
+        let mut v = Vec::with_capacity(self.len());
+        self.for_each_chunk(4096, |c| -> Result<(), SpillError> {
+            v.extend_from_slice(c);
+            Ok(())
+        })?;
+        Ok(v)
+    }
 }
 
 #[cfg(test)]
@@ -321,7 +471,7 @@ mod tests {
         Finding {
             rule: "cleartext-credential",
             severity: sev,
-            title: "t",
+            title: rule_meta("cleartext-credential").map_or("", |m| m.title),
             source: std::sync::Arc::from("a.pcap"),
             locator: at.map(Locator::Frame),
             first_seen: at.map(|a| a as i64 * 10),
@@ -379,6 +529,7 @@ mod tests {
             ),
             seed in any::<u64>(),
             split in 0usize..60,
+            budgets in (0usize..30_000, 0usize..30_000),
         ) {
             let sevs = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
             let details = ["", "a", "b"];
@@ -408,6 +559,16 @@ mod tests {
                 merged.extend(m.into_vec());
             }
             prop_assert_eq!(&rows(&aggregate(merged)), &want);
+            // Spilled in runs (of `split` findings, or by a small budget) and merged back.
+            let spill = Spiller::new(budgets.0, merge_order, sort_and_fold);
+            for part in shuffled.chunks(split.max(1)) {
+                spill.push(part.to_vec());
+            }
+            let spilled = match spill.finish() {
+                Finished::Memory(v) => aggregate(v),
+                Finished::Spilled(runs) => aggregate_spilled(&runs, budgets.1).unwrap().to_vec().unwrap(),
+            };
+            prop_assert_eq!(&rows(&spilled), &want);
             // Every input counted once, one row per merge key.
             let total: u64 = aggregate(all.clone()).iter().map(|f| f.count).sum();
             prop_assert_eq!(total, all.len() as u64);

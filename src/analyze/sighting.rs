@@ -4,16 +4,17 @@
 
 use compact_str::{CompactString, ToCompactString};
 use rayon::slice::ParallelSliceMut;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::RuleMeta;
-use crate::chunked::Chunked;
 use crate::model::{Exchange, Finding, Location, Locator, Timestamp, Transport};
 use crate::recognize::{Credential, Origin, Recognized, Side};
 use crate::secret::Sensitive;
 
 /// One credential occurrence, with the identity evidence of its exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sighting {
     pub key_fp: CompactString,
     pub kind: CompactString,
@@ -185,124 +186,205 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
         .collect()
 }
 
-/// All sightings of a run, in a canonical order so that correlation is deterministic whatever
-/// the thread count or the order of inputs. The sightings stay where the workers put them; only
-/// an index of their positions is sorted (moving them into one sorted table would copy the
-/// largest thing a run holds, at its memory peak).
-#[derive(Debug, Default)]
-pub struct SightingPool {
-    store: Chunked<Sighting>,
-    /// Positions in `store`, in canonical order.
-    order: Vec<(u32, u32)>,
-    /// Where each key's run starts in `order`, plus `order.len()` at the end.
-    starts: Vec<usize>,
+/// The canonical order of sightings: key-major, then time, so that every key's sightings are one
+/// contiguous run in time order, whatever the thread count, the order of inputs or where the
+/// run spilled. Sightings equal on all of this are the same credential at the same place of the
+/// same exchange, so their order cannot show.
+pub fn sighting_order(a: &Sighting, b: &Sighting) -> std::cmp::Ordering {
+    type Rest<'a> = (
+        Option<Timestamp>,
+        &'a Arc<str>,
+        u64,
+        Option<Locator>,
+        Side,
+        Location,
+        &'a CompactString,
+        &'a str,
+    );
+    fn full(s: &Sighting) -> Rest<'_> {
+        (
+            s.ts,
+            &s.source,
+            s.seq,
+            s.locator,
+            s.side,
+            s.location,
+            &s.name,
+            s.evidence.masked(),
+        )
+    }
+    // Never time before the whole key: two keys sharing a prefix would interleave and each
+    // split into several groups.
+    a.key_fp.cmp(&b.key_fp).then_with(|| full(a).cmp(&full(b)))
 }
 
-/// An index entry while sorting: the leading bytes of the key, compared without touching the
-/// sighting; the sighting itself decides between equal prefixes.
-struct Entry {
-    fp: u64,
-    pos: (u32, u32),
+/// Sorts sightings into `sighting_order` (a spill run, or a run's whole pool).
+#[allow(clippy::ptr_arg)] // a `spill::Prepare`, whose signature lets others fold (truncate)
+pub fn sort_sightings(v: &mut Vec<Sighting>) {
+    v.par_sort_unstable_by(sighting_order);
 }
 
-impl SightingPool {
-    pub fn new(sightings: impl Into<Chunked<Sighting>>) -> Self {
-        let store: Chunked<Sighting> = sightings.into();
-        let mut entries: Vec<Entry> = store
-            .positions()
+/// The groups of sightings sorted by `sighting_order`, one per key, in key order.
+pub fn groups(sorted: &[Sighting]) -> Vec<Group<'_>> {
+    sorted
+        .chunk_by(|a, b| a.key_fp == b.key_fp)
+        .map(|items| Group { items })
+        .collect()
+}
+
+impl crate::spill::Spill for Sighting {
+    fn mem_bytes(&self) -> usize {
+        use crate::spill::heap_str;
+        // The URL and User-Agent are shared by the sightings of one exchange: each is counted
+        // in full (an over-estimate spills a little early, never late).
+        std::mem::size_of::<Self>()
+            + [
+                &self.key_fp,
+                &self.kind,
+                &self.name,
+                &self.host,
+                &self.method,
+                &self.path,
+            ]
             .into_iter()
-            .filter_map(|pos| {
-                let s = store.at(pos)?;
-                // The first 8 bytes, zero-padded, ordered as the strings are (a shorter string
-                // pads with bytes no greater than any of the longer one's).
-                let mut fp = [0u8; 8];
-                for (d, b) in fp.iter_mut().zip(s.key_fp.bytes()) {
-                    *d = b;
-                }
-                Some(Entry {
-                    fp: u64::from_be_bytes(fp),
-                    pos,
-                })
-            })
-            .collect();
-        // Key-major, then time: every key's sightings are one contiguous run, in time order,
-        // so grouping them costs nothing (the rules run in parallel over the same pool).
-        // Sightings equal on all of this are the same credential at the same place of the
-        // same exchange, so their order cannot show.
-        let full = |p: (u32, u32)| {
-            store.at(p).map(|s| {
-                (
-                    &s.key_fp,
-                    s.ts,
-                    &s.source,
-                    s.seq,
-                    s.locator,
-                    s.side,
-                    s.location,
-                    &s.name,
-                    s.evidence.masked(),
-                )
-            })
-        };
-        // The prefix only orders different keys early; equal prefixes fall back to the whole
-        // key, then time (never time before the whole key: two keys sharing a prefix would
-        // interleave and each split into several groups).
-        entries.par_sort_unstable_by(|a, b| {
-            a.fp.cmp(&b.fp).then_with(|| full(a.pos).cmp(&full(b.pos)))
-        });
-        let order: Vec<(u32, u32)> = entries.into_iter().map(|e| e.pos).collect();
-        let fp = |p: &(u32, u32)| store.at(*p).map(|s| s.key_fp.as_str());
-        let mut starts: Vec<usize> = (0..order.len())
-            .filter(|&i| i == 0 || fp(&order[i - 1]) != fp(&order[i]))
-            .collect();
-        starts.push(order.len());
-        SightingPool {
-            store,
-            order,
-            starts,
-        }
-    }
-
-    /// Every sighting, in canonical order.
-    pub fn iter(&self) -> impl Iterator<Item = &Sighting> {
-        self.order.iter().filter_map(|p| self.store.at(*p))
-    }
-
-    /// Sightings grouped by `key_fp`, groups in fingerprint order, each group in time order.
-    pub fn by_key(&self) -> impl Iterator<Item = (&str, Group<'_>)> {
-        self.starts.windows(2).filter_map(|w| {
-            let group = Group {
-                store: &self.store,
-                at: self.order.get(*w.first()?..*w.get(1)?)?,
-            };
-            Some((group.first()?.key_fp.as_str(), group))
-        })
+            .chain(self.client_ip.iter())
+            .chain(self.session_fp.iter())
+            .chain(self.server.iter())
+            .map(heap_str)
+            .sum::<usize>()
+            + (self.subjects.len() + self.roles.len()) * std::mem::size_of::<CompactString>()
+            + self
+                .subjects
+                .iter()
+                .chain(self.roles.iter())
+                .map(heap_str)
+                .sum::<usize>()
+            + self.user_agent.as_ref().map_or(0, |u| u.len())
+            + self.evidence.heap_bytes()
+            + self.url.heap_bytes()
     }
 }
 
-/// The sightings of one key, in time order: a view into the pool.
+/// The sightings of one key, in time order.
 #[derive(Clone, Copy)]
 pub struct Group<'a> {
-    store: &'a Chunked<Sighting>,
-    at: &'a [(u32, u32)],
+    items: &'a [Sighting],
 }
 
 impl<'a> Group<'a> {
-    pub fn iter(&self) -> impl Iterator<Item = &'a Sighting> + use<'a> {
-        let store = self.store;
-        self.at.iter().filter_map(move |p| store.at(*p))
+    pub fn iter(&self) -> std::slice::Iter<'a, Sighting> {
+        self.items.iter()
     }
 
     pub fn first(&self) -> Option<&'a Sighting> {
-        self.store.at(*self.at.first()?)
+        self.items.first()
+    }
+
+    /// The key's fingerprint.
+    pub fn key(&self) -> &'a str {
+        self.items.first().map_or("", |s| s.key_fp.as_str())
     }
 
     pub fn len(&self) -> usize {
-        self.at.len()
+        self.items.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.at.is_empty()
+        self.items.is_empty()
+    }
+}
+
+/// An exchange: its source and ordinal in it.
+type ExchangeId = (Arc<str>, u64);
+/// A cookie set by a response: name and the value's fingerprint.
+type SetCookie = (CompactString, CompactString);
+
+/// What the correlation rules know beyond one key's group: built from all sightings before the
+/// groups are read, and small (it concerns login exchanges only).
+#[derive(Debug, Default)]
+pub struct CorrelationCtx {
+    /// Cookies each login response set, by exchange (source, ordinal): (name, key_fp).
+    set_at_login: HashMap<ExchangeId, Vec<SetCookie>>,
+}
+
+impl CorrelationCtx {
+    /// Takes note of what a sighting tells beyond its key (call for every sighting of the run).
+    pub fn note(&mut self, s: &Sighting) {
+        if s.is_login && s.side == Side::Response && s.location == Location::SetCookie {
+            self.set_at_login
+                .entry((s.source.clone(), s.seq))
+                .or_default()
+                .push((s.name.clone(), s.key_fp.clone()));
+        }
+    }
+
+    /// The response of login exchange (`source`, `seq`) set cookie `name` to a value other than
+    /// `key_fp`.
+    pub fn rotated_at_login(&self, source: &Arc<str>, seq: u64, name: &str, key_fp: &str) -> bool {
+        self.set_at_login
+            .get(&(source.clone(), seq))
+            .into_iter()
+            .flatten()
+            .any(|(n, k)| n == name && k != key_fp)
+    }
+}
+
+/// One row of the `keys` report: a key's sightings summed up.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRow {
+    pub key_fp: CompactString,
+    pub kind: String,
+    /// The first sighting's evidence.
+    pub evidence: Sensitive,
+    pub names: String,
+    pub locations: String,
+    pub hosts: String,
+    pub subjects: String,
+    pub roles: String,
+    pub clients: String,
+    pub sources: String,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    pub sightings: u64,
+    pub cleartext: u64,
+    pub in_url: u64,
+    pub in_response: u64,
+}
+
+impl KeyRow {
+    pub fn of(g: Group<'_>) -> KeyRow {
+        fn join<'a>(it: impl IntoIterator<Item = &'a str>) -> String {
+            let set: std::collections::BTreeSet<&str> =
+                it.into_iter().filter(|s| !s.is_empty()).collect();
+            set.into_iter().collect::<Vec<_>>().join(",")
+        }
+        KeyRow {
+            key_fp: g.key().into(),
+            kind: join(g.iter().map(|s| s.kind.as_str())),
+            evidence: g.first().map(|s| s.evidence.clone()).unwrap_or_default(),
+            names: join(g.iter().map(|s| s.name.as_str())),
+            locations: join(g.iter().map(|s| s.location.as_str())),
+            hosts: join(g.iter().map(|s| s.host.as_str())),
+            subjects: join(
+                g.iter()
+                    .flat_map(|s| s.subjects.iter().map(CompactString::as_str)),
+            ),
+            roles: join(
+                g.iter()
+                    .flat_map(|s| s.roles.iter().map(CompactString::as_str)),
+            ),
+            clients: join(g.iter().filter_map(|s| s.client_ip.as_deref())),
+            sources: join(g.iter().map(|s| &*s.source)),
+            first_seen: g.iter().filter_map(|s| s.ts).min(),
+            last_seen: g.iter().filter_map(|s| s.ts).max(),
+            sightings: g.len() as u64,
+            cleartext: g
+                .iter()
+                .filter(|s| s.transport == Transport::Cleartext)
+                .count() as u64,
+            in_url: g.iter().filter(|s| s.location.in_url()).count() as u64,
+            in_response: g.iter().filter(|s| s.side == Side::Response).count() as u64,
+        }
     }
 }
 
@@ -355,10 +437,12 @@ pub mod testing {
         }
     }
 
-    pub fn run(rule: &dyn crate::analyze::CorrelationRule, s: Vec<Sighting>) -> Vec<Finding> {
-        let pool = SightingPool::new(s);
+    pub fn run(rule: &dyn crate::analyze::CorrelationRule, mut s: Vec<Sighting>) -> Vec<Finding> {
+        let mut cx = CorrelationCtx::default();
+        s.iter().for_each(|x| cx.note(x));
+        sort_sightings(&mut s);
         let mut out = Vec::new();
-        rule.check(&pool, &mut out);
+        rule.check(&cx, &groups(&s), &mut out);
         out
     }
 }
@@ -387,16 +471,21 @@ mod pool_tests {
                     s
                 })
                 .collect();
-            let pool = if chunked {
-                // Two workers' chunks, joined.
-                let mut a: Chunked<Sighting> = all.iter().step_by(2).cloned().collect::<Vec<_>>().into();
-                a.append(all.iter().skip(1).step_by(2).cloned().collect::<Vec<_>>().into());
-                SightingPool::new(a)
+            let mut sorted = all.clone();
+            if chunked {
+                // Sorted in two halves and merged by a spill, as a run over budget is.
+                let sp = crate::spill::Spiller::new(0, sighting_order, sort_sightings);
+                sp.push(all.iter().step_by(2).cloned());
+                sp.push(all.iter().skip(1).step_by(2).cloned());
+                sorted = match sp.finish() {
+                    crate::spill::Finished::Spilled(runs) => runs.iter().map(|r| r.unwrap()).collect(),
+                    crate::spill::Finished::Memory(mut v) => { sort_sightings(&mut v); v }
+                };
             } else {
-                SightingPool::new(all.clone())
-            };
+                sort_sightings(&mut sorted);
+            }
             let keys: std::collections::BTreeSet<&str> = all.iter().map(|s| s.key_fp.as_str()).collect();
-            let groups: Vec<(&str, Group<'_>)> = pool.by_key().collect();
+            let groups: Vec<(&str, Group<'_>)> = groups(&sorted).into_iter().map(|g| (g.key(), g)).collect();
             prop_assert_eq!(groups.len(), keys.len());
             prop_assert!(groups.iter().map(|g| g.0).eq(keys.iter().copied()));
             let mut n = 0;
@@ -407,7 +496,6 @@ mod pool_tests {
                 n += g.len();
             }
             prop_assert_eq!(n, all.len());
-            prop_assert_eq!(pool.iter().count(), all.len());
         }
     }
 }

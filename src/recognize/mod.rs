@@ -18,19 +18,20 @@ mod tests;
 
 use crate::model::{Location, Timestamp};
 use crate::secret::{Secret, Sensitive};
+use serde::{Deserialize, Serialize};
 
 pub use recognizer::Recognizer;
 pub use setcookie::SetCookie;
 
 /// Which side of the exchange a credential was seen on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Side {
     Request,
     Response,
 }
 
 /// How a response-side credential relates to the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Origin {
     /// Sent by the client in the request.
     Presented,

@@ -30,6 +30,8 @@ pub enum ReportError {
         table: &'static str,
         err: PolarsError,
     },
+    #[error(transparent)]
+    Spill(#[from] crate::spill::SpillError),
 }
 
 /// How to write the reports of a run.
@@ -65,7 +67,7 @@ pub fn write_reports(
                     "--format sarif carries findings only; drop the other --report values".into(),
                 ));
             }
-            let doc = sarif::sarif(result, opts.reveal);
+            let doc = sarif::sarif(result, opts.reveal)?;
             let bytes = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
             emit(opts.output.as_deref(), stdout, |w| {
                 w.write_all(&bytes)?;

@@ -149,28 +149,70 @@ pub fn write_table(
     reveal: bool,
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    let polars = |err| ReportError::Polars {
-        table: kind.as_str(),
-        err,
-    };
     let json = format == OutputFormat::Json;
     if json {
         w.write_all(b"[")?;
     }
     if kind == ReportKind::Findings {
-        let rows = &result.findings;
-        let part = |i: usize| {
-            let from = (i * SLICE_ROWS).min(rows.len());
-            let to = (from + SLICE_ROWS).min(rows.len());
-            tables::findings(rows.get(from..to).unwrap_or_default(), reveal, true)
-        };
-        write_parts(format, kind.as_str(), part_count(rows.len()), part, w)?;
+        write_findings(&result.findings, format, reveal, w)?;
     } else {
-        let df = tables::table(result, kind, reveal, true).map_err(polars)?;
+        let df = tables::table(result, kind, reveal, true)?;
         write_frame(format, kind.as_str(), &df, w)?;
     }
     if json {
         w.write_all(b"]")?;
+    }
+    Ok(())
+}
+
+/// The findings table, a few parts at a time: parts of `SLICE_ROWS` findings are read (from
+/// memory or a spill file), then built and serialized in parallel on the run's pool.
+fn write_findings(
+    findings: &crate::analyze::Findings,
+    format: OutputFormat,
+    reveal: bool,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    use rayon::prelude::*;
+    let table = ReportKind::Findings.as_str();
+    let in_flight = 2 * rayon::current_num_threads().max(1);
+    let mut first = true;
+    let mut pending: Vec<Vec<crate::model::Finding>> = Vec::with_capacity(in_flight);
+    let flush = |pending: &mut Vec<Vec<crate::model::Finding>>,
+                 first: &mut bool,
+                 w: &mut dyn Write|
+     -> Result<(), ReportError> {
+        let head = *first;
+        let texts: Vec<PolarsResult<Vec<u8>>> = pending
+            .par_iter()
+            .enumerate()
+            .map(|(i, rows)| {
+                let mut df = tables::findings(rows, reveal, true)?;
+                let mut out = Vec::new();
+                serialize_part(format, &mut df, head && i == 0, &mut out)?;
+                Ok(out)
+            })
+            .collect();
+        for t in texts {
+            w.write_all(&t.map_err(|err| ReportError::Polars { table, err })?)?;
+        }
+        *first = false;
+        pending.clear();
+        Ok(())
+    };
+    findings.for_each_chunk(SLICE_ROWS, |rows| -> Result<(), ReportError> {
+        pending.push(rows.to_vec());
+        if pending.len() == in_flight {
+            flush(&mut pending, &mut first, w)?;
+        }
+        Ok(())
+    })?;
+    if first && pending.is_empty() {
+        // An empty table is one empty part (a CSV still gets its header).
+        pending.push(Vec::new());
+    }
+    if !pending.is_empty() {
+        flush(&mut pending, &mut first, w)?;
     }
     Ok(())
 }
@@ -260,7 +302,9 @@ mod tests {
             .map(|i| Finding {
                 rule: "credential-in-url",
                 severity: Severity::High,
-                title: "t",
+                title: crate::analyze::rule_meta("credential-in-url")
+                    .unwrap()
+                    .title,
                 source: std::sync::Arc::from("a.pcap"),
                 locator: Some(Locator::Frame(i)),
                 first_seen: Some(i as i64 * 1_000_000),
@@ -280,11 +324,34 @@ mod tests {
                 cwe: Some(598),
             })
             .collect();
-        let result = ScanResult {
-            findings,
+        let sorted = crate::analyze::aggregate(findings.clone());
+        let in_memory = ScanResult {
+            findings: sorted.clone().into(),
             ..Default::default()
         };
-        for threads in [1, 2] {
+        // The same findings spilled (every push its own run) and merged back.
+        let spill = crate::spill::Spiller::new(
+            0,
+            crate::analyze::merge_order,
+            crate::analyze::sort_and_fold,
+        );
+        for c in findings.chunks(1000) {
+            spill.push(c.to_vec());
+        }
+        let crate::spill::Finished::Spilled(runs) = spill.finish() else {
+            panic!("nothing spilled");
+        };
+        let spilled = ScanResult {
+            findings: crate::analyze::aggregate_spilled(&runs, 0).unwrap(),
+            ..Default::default()
+        };
+        assert!(spilled.findings.spilled_runs() > 1);
+        for (threads, result) in [
+            (1, &in_memory),
+            (2, &in_memory),
+            (1, &spilled),
+            (2, &spilled),
+        ] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
@@ -293,11 +360,11 @@ mod tests {
                 for reveal in [false, true] {
                     let mut parts = Vec::new();
                     pool.install(|| {
-                        write_table(&result, ReportKind::Findings, format, reveal, &mut parts)
+                        write_table(result, ReportKind::Findings, format, reveal, &mut parts)
                     })
                     .unwrap();
                     let mut whole = Vec::new();
-                    let mut df = tables::findings(&result.findings, reveal, true).unwrap();
+                    let mut df = tables::findings(&sorted, reveal, true).unwrap();
                     match format {
                         OutputFormat::Csv => CsvWriter::new(&mut whole)
                             .include_header(true)

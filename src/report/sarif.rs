@@ -27,7 +27,7 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
-pub fn sarif(result: &ScanResult, reveal: bool) -> Value {
+pub fn sarif(result: &ScanResult, reveal: bool) -> Result<Value, crate::spill::SpillError> {
     let rules: Vec<Value> = CATALOG
         .iter()
         .map(|m| {
@@ -53,8 +53,8 @@ pub fn sarif(result: &ScanResult, reveal: bool) -> Value {
             })
         })
         .collect();
-    let results: Vec<Value> = result
-        .findings
+    let findings = result.findings.to_vec()?;
+    let results: Vec<Value> = findings
         .iter()
         .map(|f| {
             let rule_index = CATALOG.iter().position(|m| m.id == f.rule).unwrap_or(0);
@@ -100,7 +100,7 @@ pub fn sarif(result: &ScanResult, reveal: bool) -> Value {
             })
         })
         .collect();
-    json!({
+    Ok(json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -112,7 +112,7 @@ pub fn sarif(result: &ScanResult, reveal: bool) -> Value {
             "results": results,
             "columnKind": "unicodeCodePoints",
         }],
-    })
+    }))
 }
 
 /// A relative path as a SARIF URI (forward slashes, percent-encoded where needed).

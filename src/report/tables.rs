@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 
 use super::ReportError;
+use crate::analyze::KeyRow;
 use crate::config::ReportKind;
 use crate::engine::ScanResult;
 use crate::model::{Finding, Severity};
-use crate::recognize::Side;
 
 /// The contract's finding columns, in order.
 pub const FINDING_COLUMNS: [&str; 20] = [
@@ -42,13 +42,19 @@ pub fn table(
     kind: ReportKind,
     reveal: bool,
     text_times: bool,
-) -> PolarsResult<DataFrame> {
+) -> Result<DataFrame, ReportError> {
+    let polars = |err| ReportError::Polars {
+        table: kind.as_str(),
+        err,
+    };
     match kind {
-        ReportKind::Findings => findings(&result.findings, reveal, text_times),
+        ReportKind::Findings => {
+            findings(&result.findings.to_vec()?, reveal, text_times).map_err(polars)
+        }
         ReportKind::Summary => summary(result),
         ReportKind::Keys => keys(result, reveal, text_times),
-        ReportKind::Exchanges => exchanges(result, reveal, text_times),
-        ReportKind::Sources => sources(result, text_times),
+        ReportKind::Exchanges => exchanges(result, reveal, text_times).map_err(polars),
+        ReportKind::Sources => sources(result, text_times).map_err(polars),
     }
 }
 
@@ -66,10 +72,7 @@ impl Tables {
     ) -> Result<Tables, ReportError> {
         let mut list = Vec::new();
         for &k in kinds {
-            let df = table(result, k, reveal, text_times).map_err(|err| ReportError::Polars {
-                table: k.as_str(),
-                err,
-            })?;
+            let df = table(result, k, reveal, text_times)?;
             list.push((k, df));
         }
         Ok(Tables { list })
@@ -172,7 +175,7 @@ const SEVERITIES: [Severity; 5] = [
 
 /// Counts by rule, by host and by source: `group`, `name`, `findings` (rows), `occurrences`
 /// (sum of counts) and one column per severity (rows at that severity).
-pub fn summary(result: &ScanResult) -> PolarsResult<DataFrame> {
+pub fn summary(result: &ScanResult) -> Result<DataFrame, ReportError> {
     #[derive(Default)]
     struct Acc {
         rows: u64,
@@ -180,22 +183,27 @@ pub fn summary(result: &ScanResult) -> PolarsResult<DataFrame> {
         by_sev: [u64; 5],
     }
     let mut groups: BTreeMap<(u8, &str, String), Acc> = BTreeMap::new();
-    for f in &result.findings {
-        let sev_idx = SEVERITIES
-            .iter()
-            .position(|s| *s == f.severity)
-            .unwrap_or(4);
-        for (order, group, name) in [
-            (0u8, "rule", f.rule.to_string()),
-            (1, "host", f.host.to_string()),
-            (2, "source", f.source.to_string()),
-        ] {
-            let acc = groups.entry((order, group, name)).or_default();
-            acc.rows += 1;
-            acc.occurrences += f.count;
-            acc.by_sev[sev_idx] += 1;
-        }
-    }
+    result
+        .findings
+        .for_each_chunk(4096, |c| -> Result<(), ReportError> {
+            for f in c {
+                let sev_idx = SEVERITIES
+                    .iter()
+                    .position(|s| *s == f.severity)
+                    .unwrap_or(4);
+                for (order, group, name) in [
+                    (0u8, "rule", f.rule.to_string()),
+                    (1, "host", f.host.to_string()),
+                    (2, "source", f.source.to_string()),
+                ] {
+                    let acc = groups.entry((order, group, name)).or_default();
+                    acc.rows += 1;
+                    acc.occurrences += f.count;
+                    acc.by_sev[sev_idx] += 1;
+                }
+            }
+            Ok(())
+        })?;
     let mut cols: Vec<Column> = vec![
         col_str("group", groups.keys().map(|k| k.1.to_string()).collect()),
         col_str("name", groups.keys().map(|k| k.2.clone()).collect()),
@@ -211,109 +219,59 @@ pub fn summary(result: &ScanResult) -> PolarsResult<DataFrame> {
             groups.values().map(|a| a.by_sev[i]).collect(),
         ));
     }
-    frame(cols)
-}
-
-fn join<'a>(it: impl IntoIterator<Item = &'a str>) -> String {
-    let set: BTreeSet<&str> = it.into_iter().filter(|s| !s.is_empty()).collect();
-    set.into_iter().collect::<Vec<_>>().join(",")
+    frame(cols).map_err(|err| ReportError::Polars {
+        table: "summary",
+        err,
+    })
 }
 
 /// One row per credential fingerprint: the inventory an incident responder rotates from.
-pub fn keys(result: &ScanResult, reveal: bool, text: bool) -> PolarsResult<DataFrame> {
-    let mut rules_by_key: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for f in &result.findings {
-        if !f.key_fp.is_empty() {
-            rules_by_key.entry(&f.key_fp).or_default().insert(f.rule);
-        }
-    }
-    let groups = result.sightings.by_key();
-    let mut c: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut first = Vec::new();
-    let mut last = Vec::new();
-    let mut nums: [Vec<u64>; 4] = Default::default();
-    for (fp, ss) in groups {
-        let push = |c: &mut BTreeMap<&str, Vec<String>>, k: &'static str, v: String| {
-            c.entry(k).or_default().push(v)
-        };
-        push(&mut c, "key_fp", fp.to_string());
-        push(&mut c, "kind", join(ss.iter().map(|s| s.kind.as_str())));
-        push(
-            &mut c,
-            "evidence",
-            ss.first()
-                .map(|s| s.evidence.render(reveal).to_string())
-                .unwrap_or_default(),
-        );
-        push(&mut c, "names", join(ss.iter().map(|s| s.name.as_str())));
-        push(
-            &mut c,
-            "locations",
-            join(ss.iter().map(|s| s.location.as_str())),
-        );
-        push(&mut c, "hosts", join(ss.iter().map(|s| s.host.as_str())));
-        push(
-            &mut c,
-            "subjects",
-            join(
-                ss.iter()
-                    .flat_map(|s| s.subjects.iter().map(compact_str::CompactString::as_str)),
-            ),
-        );
-        push(
-            &mut c,
-            "roles",
-            join(
-                ss.iter()
-                    .flat_map(|s| s.roles.iter().map(compact_str::CompactString::as_str)),
-            ),
-        );
-        push(
-            &mut c,
-            "clients",
-            join(ss.iter().filter_map(|s| s.client_ip.as_deref())),
-        );
-        push(&mut c, "sources", join(ss.iter().map(|s| &*s.source)));
-        push(
-            &mut c,
-            "findings",
-            rules_by_key
-                .get(fp)
-                .map(|r| r.iter().copied().collect::<Vec<_>>().join(","))
-                .unwrap_or_default(),
-        );
-        first.push(ss.iter().filter_map(|s| s.ts).min());
-        last.push(ss.iter().filter_map(|s| s.ts).max());
-        nums[0].push(ss.len() as u64);
-        nums[1].push(
-            ss.iter()
-                .filter(|s| s.transport == crate::model::Transport::Cleartext)
-                .count() as u64,
-        );
-        nums[2].push(ss.iter().filter(|s| s.location.in_url()).count() as u64);
-        nums[3].push(ss.iter().filter(|s| s.side == Side::Response).count() as u64);
-    }
-    let mut take = |k: &str| col_str(k, c.remove(k).unwrap_or_default());
+pub fn keys(result: &ScanResult, reveal: bool, text: bool) -> Result<DataFrame, ReportError> {
+    let mut rules_by_key: BTreeMap<compact_str::CompactString, BTreeSet<&'static str>> =
+        BTreeMap::new();
+    result
+        .findings
+        .for_each_chunk(4096, |c| -> Result<(), ReportError> {
+            for f in c.iter().filter(|f| !f.key_fp.is_empty()) {
+                rules_by_key
+                    .entry(f.key_fp.clone())
+                    .or_default()
+                    .insert(f.rule);
+            }
+            Ok(())
+        })?;
+    let k = &result.keys;
+    let strs = |g: &dyn Fn(&KeyRow) -> String| k.iter().map(g).collect::<Vec<String>>();
+    let nums = |g: &dyn Fn(&KeyRow) -> u64| k.iter().map(g).collect::<Vec<u64>>();
+    let polars = |err| ReportError::Polars { table: "keys", err };
     let cols = vec![
-        take("key_fp"),
-        take("kind"),
-        take("evidence"),
-        take("names"),
-        take("locations"),
-        take("hosts"),
-        take("subjects"),
-        take("roles"),
-        take("clients"),
-        take("sources"),
-        col_ts("first_seen", first, text)?,
-        col_ts("last_seen", last, text)?,
-        col_u64("sightings", std::mem::take(&mut nums[0])),
-        col_u64("cleartext", std::mem::take(&mut nums[1])),
-        col_u64("in_url", std::mem::take(&mut nums[2])),
-        col_u64("in_response", std::mem::take(&mut nums[3])),
-        take("findings"),
+        col_str("key_fp", strs(&|r| r.key_fp.to_string())),
+        col_str("kind", strs(&|r| r.kind.clone())),
+        col_str("evidence", strs(&|r| r.evidence.render(reveal).to_string())),
+        col_str("names", strs(&|r| r.names.clone())),
+        col_str("locations", strs(&|r| r.locations.clone())),
+        col_str("hosts", strs(&|r| r.hosts.clone())),
+        col_str("subjects", strs(&|r| r.subjects.clone())),
+        col_str("roles", strs(&|r| r.roles.clone())),
+        col_str("clients", strs(&|r| r.clients.clone())),
+        col_str("sources", strs(&|r| r.sources.clone())),
+        col_ts("first_seen", k.iter().map(|r| r.first_seen).collect(), text).map_err(polars)?,
+        col_ts("last_seen", k.iter().map(|r| r.last_seen).collect(), text).map_err(polars)?,
+        col_u64("sightings", nums(&|r| r.sightings)),
+        col_u64("cleartext", nums(&|r| r.cleartext)),
+        col_u64("in_url", nums(&|r| r.in_url)),
+        col_u64("in_response", nums(&|r| r.in_response)),
+        col_str(
+            "findings",
+            strs(&|r| {
+                rules_by_key
+                    .get(&r.key_fp)
+                    .map(|r| r.iter().copied().collect::<Vec<_>>().join(","))
+                    .unwrap_or_default()
+            }),
+        ),
     ];
-    frame(cols)
+    frame(cols).map_err(polars)
 }
 
 pub fn exchanges(result: &ScanResult, reveal: bool, text: bool) -> PolarsResult<DataFrame> {

@@ -223,13 +223,17 @@ pub fn write_all(
         writeln!(w)?;
     }
     if opts.summary_after_table {
-        write!(w, "{}", one_screen_summary(result))?;
+        write!(
+            w,
+            "{}",
+            one_screen_summary(result).map_err(std::io::Error::other)?
+        )?;
     }
     Ok(())
 }
 
 /// A few lines a person reads first: inputs, exchanges, findings by severity, top rules.
-pub fn one_screen_summary(result: &ScanResult) -> String {
+pub fn one_screen_summary(result: &ScanResult) -> Result<String, crate::spill::SpillError> {
     use std::collections::BTreeMap;
     use std::fmt::Write as _;
     let mut s = String::new();
@@ -244,12 +248,17 @@ pub fn one_screen_summary(result: &ScanResult) -> String {
     let mut by_sev: BTreeMap<std::cmp::Reverse<crate::model::Severity>, (u64, u64)> =
         BTreeMap::new();
     let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
-    for f in &result.findings {
-        let e = by_sev.entry(std::cmp::Reverse(f.severity)).or_default();
-        e.0 += 1;
-        e.1 += f.count;
-        *by_rule.entry(f.rule).or_default() += 1;
-    }
+    result
+        .findings
+        .for_each_chunk(4096, |c| -> Result<(), crate::spill::SpillError> {
+            for f in c {
+                let e = by_sev.entry(std::cmp::Reverse(f.severity)).or_default();
+                e.0 += 1;
+                e.1 += f.count;
+                *by_rule.entry(f.rule).or_default() += 1;
+            }
+            Ok(())
+        })?;
     if result.findings.is_empty() {
         let _ = writeln!(s, "findings: none");
     } else {
@@ -267,5 +276,5 @@ pub fn one_screen_summary(result: &ScanResult) -> String {
             .collect();
         let _ = writeln!(s, "by rule: {}", top.join(", "));
     }
-    s
+    Ok(s)
 }

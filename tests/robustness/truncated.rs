@@ -37,6 +37,8 @@ type Key = (String, String, String, String, String, String);
 
 fn keys(r: &ScanResult) -> BTreeSet<Key> {
     r.findings
+        .to_vec()
+        .expect("findings")
         .iter()
         .map(|f| {
             (

@@ -4,7 +4,7 @@
 //! that `credsift rules` prints.
 
 use crate::analyze::RuleMeta;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool};
+use crate::analyze::{CorrelationCtx, CorrelationRule, Group, Sighting};
 use crate::model::Finding;
 use crate::model::Severity;
 use crate::recognize::Side;
@@ -33,8 +33,8 @@ impl CorrelationRule for KeyIssuedUnauthenticated {
         &META
     }
 
-    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
-        for (_, group) in pool.by_key() {
+    fn check(&self, _cx: &CorrelationCtx, groups: &[Group<'_>], out: &mut Vec<Finding>) {
+        for group in groups {
             let Some(first) = group.first() else {
                 continue;
             };

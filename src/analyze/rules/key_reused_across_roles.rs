@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::analyze::RuleMeta;
 use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::group_finding};
+use crate::analyze::{CorrelationCtx, CorrelationRule, Group, Sighting, sighting::group_finding};
 use crate::model::Finding;
 use crate::model::Severity;
 
@@ -65,8 +65,8 @@ impl CorrelationRule for KeyReusedAcrossRoles {
         &META
     }
 
-    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
-        for (_, group) in pool.by_key() {
+    fn check(&self, _cx: &CorrelationCtx, groups: &[Group<'_>], out: &mut Vec<Finding>) {
+        for group in groups {
             let presented: Vec<&Sighting> = group.iter().filter(|s| s.presented()).collect();
             let non_jwt: Vec<&Sighting> = presented
                 .iter()

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::analyze::RuleMeta;
 use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, SightingPool, sighting::group_finding};
+use crate::analyze::{CorrelationCtx, CorrelationRule, Group, sighting::group_finding};
 use crate::model::Finding;
 use crate::model::Severity;
 
@@ -35,8 +35,8 @@ impl CorrelationRule for KeyReusedAcrossSubjects {
         &META
     }
 
-    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
-        for (_, group) in pool.by_key() {
+    fn check(&self, _cx: &CorrelationCtx, groups: &[Group<'_>], out: &mut Vec<Finding>) {
+        for group in groups {
             let presented: Vec<_> = group
                 .iter()
                 .filter(|s| s.presented() && s.kind != "jwt")

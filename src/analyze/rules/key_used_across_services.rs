@@ -22,7 +22,7 @@ pub static META: RuleMeta = RuleMeta {
 use std::collections::BTreeSet;
 
 use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::span};
+use crate::analyze::{CorrelationCtx, CorrelationRule, Group, Sighting, sighting::span};
 use crate::model::{Finding, Location};
 
 /// Kinds that say nothing about who issued the credential. Every other kind is a vendor's
@@ -70,8 +70,8 @@ impl CorrelationRule for KeyUsedAcrossServices {
         &META
     }
 
-    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
-        for (_, group) in pool.by_key() {
+    fn check(&self, _cx: &CorrelationCtx, groups: &[Group<'_>], out: &mut Vec<Finding>) {
+        for group in groups {
             let presented: Vec<&Sighting> = group
                 .iter()
                 .filter(|s| s.presented() && s.location != Location::Cookie && !s.host.is_empty())

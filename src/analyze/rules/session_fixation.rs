@@ -4,13 +4,11 @@
 //! that `credsift rules` prints.
 
 use compact_str::format_compact;
-use std::collections::{HashMap, HashSet};
 
 use crate::analyze::RuleMeta;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool};
+use crate::analyze::{CorrelationCtx, CorrelationRule, Group, Sighting};
+use crate::model::Finding;
 use crate::model::Severity;
-use crate::model::{Finding, Location};
-use crate::recognize::Side;
 
 pub static META: RuleMeta = RuleMeta {
     id: "session-fixation",
@@ -36,24 +34,8 @@ impl CorrelationRule for SessionFixation {
         &META
     }
 
-    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
-        // What each login response set, by exchange (source, ordinal): only login exchanges
-        // matter, so the map stays small even for large pools.
-        let logins: HashSet<(&str, u64)> = pool
-            .iter()
-            .filter(|s| s.is_login)
-            .map(|s| (&*s.source, s.seq))
-            .collect();
-        let mut set_at_login: HashMap<(&str, u64), Vec<&Sighting>> = HashMap::new();
-        for r in pool.iter() {
-            if r.side == Side::Response
-                && r.location == Location::SetCookie
-                && logins.contains(&(&*r.source, r.seq))
-            {
-                set_at_login.entry((&*r.source, r.seq)).or_default().push(r);
-            }
-        }
-        for (_, group) in pool.by_key() {
+    fn check(&self, cx: &CorrelationCtx, groups: &[Group<'_>], out: &mut Vec<Finding>) {
+        for group in groups {
             let logins: Vec<&Sighting> = group
                 .iter()
                 .filter(|s| {
@@ -66,12 +48,8 @@ impl CorrelationRule for SessionFixation {
             let Some(login) = logins.first() else {
                 continue;
             };
-            let rotated = set_at_login
-                .get(&(&*login.source, login.seq))
-                .into_iter()
-                .flatten()
-                .any(|r| r.name == login.name && r.key_fp != login.key_fp);
-            if rotated {
+            // What the login response set is in `cx` (it is another key's sighting).
+            if cx.rotated_at_login(&login.source, login.seq, &login.name, &login.key_fp) {
                 continue;
             }
             let after: Vec<&Sighting> = group
@@ -104,7 +82,8 @@ impl CorrelationRule for SessionFixation {
 mod tests {
     use super::*;
     use crate::analyze::sighting::testing::{run, session};
-    use crate::recognize::Origin;
+    use crate::model::Location;
+    use crate::recognize::{Origin, Side};
 
     fn login(key: &str, seq: u64, status: u16) -> Sighting {
         let mut s = session(key, seq);
@@ -115,8 +94,11 @@ mod tests {
         s
     }
 
+    /// A Set-Cookie in the response of login exchange `seq` (every sighting of a login exchange
+    /// is marked as such).
     fn set_cookie(key: &str, seq: u64) -> Sighting {
         let mut s = session(key, seq);
+        s.is_login = true;
         s.side = Side::Response;
         s.origin = Origin::Issued;
         s.location = Location::SetCookie;

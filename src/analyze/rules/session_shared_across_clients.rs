@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::analyze::RuleMeta;
 use crate::analyze::sighting::counted;
-use crate::analyze::{CorrelationRule, Sighting, SightingPool, sighting::group_finding};
+use crate::analyze::{CorrelationCtx, CorrelationRule, Group, Sighting, sighting::group_finding};
 use crate::model::Finding;
 use crate::model::Severity;
 
@@ -109,8 +109,8 @@ impl CorrelationRule for SessionSharedAcrossClients {
         &META
     }
 
-    fn check(&self, pool: &SightingPool, out: &mut Vec<Finding>) {
-        for (_, group) in pool.by_key() {
+    fn check(&self, _cx: &CorrelationCtx, groups: &[Group<'_>], out: &mut Vec<Finding>) {
+        for group in groups {
             let presented: Vec<&Sighting> = group
                 .iter()
                 .filter(|s| s.presented() && s.session_like)
