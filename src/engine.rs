@@ -476,9 +476,19 @@ impl Engine {
             }
         }
         result.stats = stats;
-        result.findings = produced.findings;
-        result.sightings = produced.sightings;
         result.exchanges = produced.exchanges;
+        match acc {
+            // What is left goes to the run's accumulator now, not at the end of the run:
+            // thousands of small inputs would otherwise all be held until then.
+            Some(acc) => {
+                acc.push_findings(produced.findings.into_vec());
+                acc.push_sightings(produced.sightings.into_vec());
+            }
+            None => {
+                result.findings = produced.findings;
+                result.sightings = produced.sightings;
+            }
+        }
         result
     }
 
