@@ -67,10 +67,8 @@ pub fn write_reports(
                     "--format sarif carries findings only; drop the other --report values".into(),
                 ));
             }
-            let doc = sarif::sarif(result, opts.reveal)?;
-            let bytes = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
             emit(opts.output.as_deref(), stdout, |w| {
-                w.write_all(&bytes)?;
+                sarif::write_sarif(result, opts.reveal, w)?;
                 Ok(w.write_all(b"\n")?)
             })
         }
@@ -116,21 +114,71 @@ pub fn write_reports(
                 ));
             };
             std::fs::create_dir_all(dir).map_err(|err| io_err(dir, err))?;
-            let tables = Tables::build(result, kinds, opts.reveal, false)?;
-            for (kind, df) in &tables.list {
+            for &kind in kinds {
                 let path = dir.join(format!("{}.parquet", kind.as_str()));
-                let mut df = df.clone();
                 let f = output::create_private(&path)?;
-                ParquetWriter::new(f)
-                    .finish(&mut df)
-                    .map_err(|err| ReportError::Polars {
-                        table: kind.as_str(),
-                        err,
-                    })?;
+                let polars = |err| ReportError::Polars {
+                    table: kind.as_str(),
+                    err,
+                };
+                if kind == ReportKind::Findings {
+                    write_findings_parquet(&result.findings, opts.reveal, f).map_err(
+                        |e| match e {
+                            ReportError::Write(err) => io_err(&path, err),
+                            other => other,
+                        },
+                    )?;
+                } else {
+                    let mut df = tables::table(result, kind, opts.reveal, false)?;
+                    ParquetWriter::new(f).finish(&mut df).map_err(polars)?;
+                }
             }
             Ok(())
         }
     }
+}
+
+/// Findings read back per row group: the Parquet file gets one row group per
+/// `PARQUET_GROUP_ROWS` findings, and the whole table is never built.
+fn write_findings_parquet(
+    findings: &crate::analyze::Findings,
+    reveal: bool,
+    f: impl Write + Send,
+) -> Result<(), ReportError> {
+    const PARQUET_GROUP_ROWS: usize = 16384;
+    let polars = |err| ReportError::Polars {
+        table: ReportKind::Findings.as_str(),
+        err,
+    };
+    let mut f = Some(f);
+    let mut writer = None;
+    let mut start = |df: &DataFrame| -> Result<_, ReportError> {
+        let f = f
+            .take()
+            .ok_or_else(|| std::io::Error::other("parquet writer started twice"))?;
+        ParquetWriter::new(f).batched(df.schema()).map_err(polars)
+    };
+    findings.for_each_chunk(PARQUET_GROUP_ROWS, |rows| -> Result<(), ReportError> {
+        let df = tables::findings(rows, reveal, false).map_err(polars)?;
+        if writer.is_none() {
+            writer = Some(start(&df)?);
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write_batch(&df).map_err(polars)?;
+        }
+        Ok(())
+    })?;
+    if writer.is_none() {
+        // No findings: a file with the table's columns and no rows.
+        let df = tables::findings(&[], reveal, false).map_err(polars)?;
+        let mut w = start(&df)?;
+        w.write_batch(&df).map_err(polars)?;
+        writer = Some(w);
+    }
+    if let Some(w) = writer {
+        w.finish().map_err(polars)?;
+    }
+    Ok(())
 }
 
 fn io_err(path: &Path, err: std::io::Error) -> ReportError {
