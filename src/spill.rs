@@ -199,7 +199,8 @@ fn write_run<T: Spill>(f: &mut RunFile, items: &[T]) -> Result<(), SpillError> {
     for item in items {
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
-        out = postcard::to_extend(item, out).map_err(SpillError::Encode)?;
+        // `to_io` copies slices; `to_extend` would push byte by byte.
+        postcard::to_io(item, &mut out).map_err(SpillError::Encode)?;
         let n = u32::try_from(out.len() - at - 4).map_err(|_| {
             SpillError::Io(io::Error::new(
                 io::ErrorKind::InvalidData,
