@@ -143,20 +143,27 @@ pub fn open(input: Box<dyn Read + Send>) -> std::io::Result<Result<Opened, Strin
     }))
 }
 
-/// A short, safe description of unrecognised leading bytes (hex, never the content as text,
-/// since the content could be a secret).
+/// A short, safe description of unrecognised leading bytes: the first 4 in hex, as many as a
+/// magic number has and no more than a masked credential shows of itself (never the content
+/// as text: a file may start with a secret).
 fn describe_head(head: &[u8]) -> String {
-    if head.is_empty() {
-        return "empty file".to_string();
+    match head.get(..4).unwrap_or(head) {
+        [] => "empty file".to_string(),
+        first => hex::encode(first),
     }
-    let n = head.len().min(8);
-    hex::encode(&head[..n])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn an_unknown_head_shows_four_bytes_at_most() {
+        assert_eq!(describe_head(b"sk_live_4eC39HqLyjWDarjtT1zdp7dc"), "736b5f6c");
+        assert_eq!(describe_head(b"ab"), "6162");
+        assert_eq!(describe_head(b""), "empty file");
+    }
 
     #[test]
     fn magics() {
