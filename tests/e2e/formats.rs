@@ -419,3 +419,26 @@ fn spilled_run_output_is_identical_to_in_memory() {
     // subjects and roles), over many small files and a sanitized HAR.
     assert_spilled_matches_in_memory(&samples());
 }
+
+/// A run that cannot create its spill file (no such `TMPDIR`) keeps everything in memory, says
+/// so once per kind of record, and loses nothing.
+#[test]
+fn an_unwritable_spill_directory_keeps_the_run_in_memory() {
+    let args = ["--format", "ndjson", "--threads", "2"];
+    let want = scan_with(&samples(), &[], &args);
+    let o = bin()
+        .env("CREDSIFT_MEMORY_BUDGET", "0")
+        .env("TMPDIR", "/nonexistent/credsift-spill")
+        .args(["scan", samples().to_str().unwrap(), "--salt", "e2e"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout == want, "findings differ when the spill file cannot be made");
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("cannot spill").count(),
+        2,
+        "one warning for findings, one for sightings: {err}"
+    );
+}
