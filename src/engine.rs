@@ -278,7 +278,8 @@ impl Engine {
         ] {
             if let Some(e) = failure {
                 (self.on_warning)(&format!(
-                    "cannot spill {what} to a temporary file ({e}): kept in memory"
+                    "cannot spill {what} (in {}): {e}; they were kept in memory",
+                    std::env::temp_dir().display()
                 ));
             }
         }

@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn an_unknown_head_shows_four_bytes_at_most() {
-        assert_eq!(describe_head(b"sk_live_4eC39HqLyjWDarjtT1zdp7dc"), "736b5f6c");
+        assert_eq!(
+            describe_head(b"sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+            "736b5f6c"
+        );
         assert_eq!(describe_head(b"ab"), "6162");
         assert_eq!(describe_head(b""), "empty file");
     }

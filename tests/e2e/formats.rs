@@ -434,7 +434,10 @@ fn an_unwritable_spill_directory_keeps_the_run_in_memory() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(o.stdout == want, "findings differ when the spill file cannot be made");
+    assert!(
+        o.stdout == want,
+        "findings differ when the spill file cannot be made"
+    );
     let err = stderr(&o);
     assert_eq!(
         err.matches("cannot spill").count(),
