@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::analyze::sighting::{groups, sort_sightings};
+use crate::analyze::sighting::{groups, par_sort_sightings, sort_sightings};
 use crate::analyze::{
     self, AnalyzeConfig, CorrelationCtx, CorrelationRule, ExchangeCtx, ExchangeRule, FindingMerger,
     Findings, KeyRow, Sighting,
@@ -142,14 +142,22 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
-    pub fn new(budget: usize) -> Self {
+    /// With `background`, runs are written by writer threads of their own (for a run of
+    /// several threads; a run of one stays on its one thread).
+    pub fn new(budget: usize, background: bool) -> Self {
+        let mut findings = Spiller::new(budget / 2, analyze::merge_order, analyze::sort_and_fold);
+        let mut sightings = Spiller::new(
+            budget / 2,
+            analyze::sighting::sighting_order,
+            sort_sightings,
+        );
+        if background {
+            findings = findings.in_background();
+            sightings = sightings.in_background();
+        }
         Accumulator {
-            findings: Spiller::new(budget / 2, analyze::merge_order, analyze::sort_and_fold),
-            sightings: Spiller::new(
-                budget / 2,
-                analyze::sighting::sighting_order,
-                sort_sightings,
-            ),
+            findings,
+            sightings,
             cx: Mutex::new(CorrelationCtx::default()),
         }
     }
@@ -220,7 +228,7 @@ impl Engine {
         inputs: &[ResolvedInput],
     ) -> Result<ScanResult, EngineError> {
         let shards = pool.current_num_threads().max(1);
-        let acc = Accumulator::new(self.memory_budget);
+        let acc = Accumulator::new(self.memory_budget, shards > 1);
         let per_source: Vec<SourceResult> = pool.install(|| {
             inputs
                 .par_iter()
@@ -236,7 +244,7 @@ impl Engine {
 
     /// Merges per-source results: correlation over all sightings, aggregation, stable order.
     pub fn finish(&self, per_source: Vec<SourceResult>) -> Result<ScanResult, EngineError> {
-        self.finish_with(Accumulator::new(self.memory_budget), per_source)
+        self.finish_with(Accumulator::new(self.memory_budget, false), per_source)
     }
 
     /// `finish`, with what the sources already handed to `acc` while they were scanned.
@@ -287,7 +295,7 @@ impl Engine {
         match sightings.finish() {
             Finished::Memory(mut v) => {
                 v.iter_mut().for_each(fix);
-                sort_sightings(&mut v);
+                par_sort_sightings(&mut v);
                 self.correlate(&cx, &v, &found, &mut keys);
             }
             Finished::Spilled(sorted) => {

@@ -532,6 +532,8 @@ impl fmt::Display for Location {
 
 /// One reported problem. Identical findings (rule, source, host, location, name, key_fp) are
 /// merged by `analyze::aggregate` into one row with `count`, `first_seen` and `last_seen`.
+/// `Serialize` is the spill files' encoding (`crate::spill`), raw values included when kept: no
+/// report serializes a finding.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     #[serde(deserialize_with = "catalog_str::rule")]
@@ -550,12 +552,14 @@ pub struct Finding {
     pub host: CompactString,
     pub method: CompactString,
     /// Request URL with credential values masked (raw kept for `--reveal`).
+    #[serde(with = "crate::secret::spill_form")]
     pub url: Sensitive,
     pub location: Option<Location>,
     pub name: CompactString,
     pub kind: CompactString,
     pub key_fp: CompactString,
     /// The credential, masked (raw kept for `--reveal`).
+    #[serde(with = "crate::secret::spill_form")]
     pub evidence: Sensitive,
     pub detail: CompactString,
     pub cwe: Option<u32>,
@@ -591,7 +595,7 @@ mod catalog_str {
         let id = String::deserialize(d)?;
         crate::analyze::rule_meta(&id)
             .map(|m| m.id)
-            .ok_or_else(|| D::Error::custom(format!("unknown rule {id:?}")))
+            .ok_or_else(|| D::Error::custom("not a rule of the catalog"))
     }
 
     pub fn title<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
@@ -600,7 +604,7 @@ mod catalog_str {
             .iter()
             .find(|m| m.title == t)
             .map(|m| m.title)
-            .ok_or_else(|| D::Error::custom(format!("unknown rule title {t:?}")))
+            .ok_or_else(|| D::Error::custom("not a rule title of the catalog"))
     }
 }
 

@@ -114,26 +114,39 @@ impl Sensitive {
     }
 }
 
-/// For spill files only (`crate::spill`): the masked text, and the raw one when the run kept it,
-/// which only a run that will `--reveal` does (`drop_raw`). No report serializes a `Sensitive`:
-/// reports render it.
-impl serde::Serialize for Sensitive {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut t = s.serialize_tuple(2)?;
-        t.serialize_element(self.masked.as_str())?;
-        t.serialize_element(&self.raw.as_ref().map(Secret::expose))?;
-        t.end()
-    }
-}
+/// The spill files' form of a `Sensitive` (`#[serde(with = "crate::secret::spill_form")]` on
+/// the fields of the records `crate::spill` writes): the masked text, and the raw one when the
+/// run kept it, which only a run that will `--reveal` does (`drop_raw`). `Sensitive` itself is
+/// not `Serialize`: nothing else may write its raw text.
+pub mod spill_form {
+    use super::{Secret, Sensitive};
+    use compact_str::CompactString;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::sync::Arc;
 
-impl<'de> serde::Deserialize<'de> for Sensitive {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (masked, raw): (CompactString, Option<String>) = serde::Deserialize::deserialize(d)?;
+    pub fn serialize<S: Serializer>(v: &Sensitive, s: S) -> Result<S::Ok, S::Error> {
+        (v.masked.as_str(), v.raw.as_ref().map(Secret::expose)).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Sensitive, D::Error> {
+        let (masked, raw): (CompactString, Option<String>) = Deserialize::deserialize(d)?;
         Ok(Sensitive {
             masked,
             raw: raw.map(Secret::new),
         })
+    }
+
+    /// The same for an `Arc<Sensitive>`.
+    pub mod arc {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(v: &Arc<Sensitive>, s: S) -> Result<S::Ok, S::Error> {
+            super::serialize(v, s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Sensitive>, D::Error> {
+            super::deserialize(d).map(Arc::new)
+        }
     }
 }
 

@@ -73,9 +73,26 @@ struct Buffer<T> {
     bytes: usize,
 }
 
+impl<T> Default for Buffer<T> {
+    fn default() -> Self {
+        Buffer {
+            items: Vec::new(),
+            bytes: 0,
+        }
+    }
+}
+
 /// Collects records from any thread; past `budget` bytes the buffer is written out as a sorted
-/// run by the thread that crossed it (the others go on filling a fresh buffer).
+/// run, by the thread that crossed it or (`in_background`) by a writer thread of its own, while
+/// the others go on filling a fresh buffer.
 pub struct Spiller<T> {
+    shared: Arc<Shared<T>>,
+    /// The background writer, started at the first spill (`in_background` only).
+    writer: Mutex<Option<Writer<T>>>,
+    background: bool,
+}
+
+struct Shared<T> {
     budget: usize,
     order: Order<T>,
     prepare: Prepare<T>,
@@ -85,70 +102,95 @@ pub struct Spiller<T> {
     failed: AtomicBool,
 }
 
+struct Writer<T> {
+    /// Room for no buffer in the queue: a full buffer waits until the writer has finished the
+    /// one before, so at most two are in memory (the one filling and the one being written).
+    tx: std::sync::mpsc::SyncSender<Buffer<T>>,
+    handle: std::thread::JoinHandle<()>,
+}
+
 /// Records written per `write` call while a run is encoded.
 const WRITE_CHUNK: usize = 1 << 20;
 
 /// Most records a buffer reserves room for up front.
 const RESERVE_MAX: usize = 1 << 20;
 
-impl<T: Spill> Spiller<T> {
+impl<T: Spill + 'static> Spiller<T> {
     pub fn new(budget: usize, order: Order<T>, prepare: Prepare<T>) -> Self {
         Spiller {
-            budget,
-            order,
-            prepare,
-            buf: Mutex::new(Buffer {
-                items: Vec::new(),
-                bytes: 0,
+            shared: Arc::new(Shared {
+                budget,
+                order,
+                prepare,
+                buf: Mutex::new(Buffer {
+                    items: Vec::new(),
+                    bytes: 0,
+                }),
+                file: Mutex::new(RunFile::default()),
+                failed: AtomicBool::new(false),
             }),
-            file: Mutex::new(RunFile::default()),
-            failed: AtomicBool::new(false),
+            writer: Mutex::new(None),
+            background: false,
         }
     }
 
-    /// Adds records; may write a run (on this thread) when the buffer passes the budget.
+    /// Runs are sorted and written by a thread of their own: the thread that filled the buffer
+    /// goes straight back to work (a scan worker that stopped to write would stall the reader
+    /// feeding it, and with it every other worker).
+    pub fn in_background(mut self) -> Self {
+        self.background = true;
+        self
+    }
+
+    /// Adds records; may start writing a run when the buffer passes the budget.
     pub fn push(&self, items: impl IntoIterator<Item = T>) {
+        let sh = &self.shared;
         let full = {
-            let mut b = self.buf.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut b = sh.buf.lock().unwrap_or_else(PoisonError::into_inner);
             if b.items.capacity() == 0 {
                 // Room for a budget's worth up front: a doubling `Vec` would hold its old and
                 // new buffers at once, half again the budget, just as it fills. Pages not yet
                 // written cost no memory.
-                let n = (self.budget / std::mem::size_of::<T>().max(1)).min(RESERVE_MAX);
+                let n = (sh.budget / std::mem::size_of::<T>().max(1)).min(RESERVE_MAX);
                 b.items.reserve_exact(n);
             }
             for item in items {
                 b.bytes += item.mem_bytes();
                 b.items.push(item);
             }
-            (b.bytes > self.budget && !self.failed.load(AtomicOrdering::Relaxed)).then(|| Buffer {
+            (b.bytes > sh.budget && !sh.failed.load(AtomicOrdering::Relaxed)).then(|| Buffer {
                 items: std::mem::take(&mut b.items),
                 bytes: std::mem::take(&mut b.bytes),
             })
         };
-        if let Some(full) = full {
-            self.spill(full);
+        let Some(full) = full else {
+            return;
+        };
+        if !self.background {
+            sh.spill(full);
+            return;
         }
-    }
-
-    /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
-    /// just holds them in memory) and stops spilling.
-    fn spill(&self, mut b: Buffer<T>) {
-        (self.prepare)(&mut b.items);
-        let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(e) = write_run(&mut f, &b.items) {
-            f.failed = Some(e.to_string());
-            self.failed.store(true, AtomicOrdering::Relaxed);
-            drop(f);
-            let mut mine = self.buf.lock().unwrap_or_else(PoisonError::into_inner);
-            mine.bytes += b.bytes;
-            mine.items.append(&mut b.items);
+        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let w = w.get_or_insert_with(|| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Buffer<T>>(0);
+            let shared = self.shared.clone();
+            let handle = std::thread::spawn(move || {
+                for b in rx {
+                    shared.spill(b);
+                }
+            });
+            Writer { tx, handle }
+        });
+        if let Err(std::sync::mpsc::SendError(b)) = w.tx.send(full) {
+            // The writer is gone (it can only have panicked): write here instead.
+            sh.spill(b);
         }
     }
 
     /// Why spilling stopped, if it did (for a warning: the run went on in memory).
     pub fn failure(&self) -> Option<String> {
-        self.file
+        self.shared
+            .file
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .failed
@@ -157,27 +199,64 @@ impl<T: Spill> Spiller<T> {
 
     /// Everything pushed: in memory as pushed if nothing was spilled, else as sorted runs.
     pub fn finish(self) -> Finished<T> {
-        let b = self
-            .buf
+        let writer = self
+            .writer
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        let f = self
-            .file
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(Writer { tx, handle }) = writer {
+            drop(tx);
+            if let Err(p) = handle.join() {
+                std::panic::resume_unwind(p);
+            }
+        }
+        let sh = &self.shared;
+        let b = std::mem::take(&mut *sh.buf.lock().unwrap_or_else(PoisonError::into_inner));
+        let f = std::mem::take(&mut *sh.file.lock().unwrap_or_else(PoisonError::into_inner));
         match f.file {
             Some(file) if !f.runs.is_empty() => {
                 let mut mem = b.items;
-                (self.prepare)(&mut mem);
+                (sh.prepare)(&mut mem);
                 Finished::Spilled(Sorted {
                     len: f.runs.iter().map(|r| r.records).sum::<u64>() + mem.len() as u64,
                     mem,
                     runs: f.runs,
                     file: Some(Arc::new(file)),
-                    order: self.order,
+                    order: sh.order,
                 })
             }
             _ => Finished::Memory(b.items),
+        }
+    }
+}
+
+impl<T: Spill> Shared<T> {
+    /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
+    /// just holds them in memory) and stops spilling.
+    fn spill(&self, mut b: Buffer<T>) {
+        (self.prepare)(&mut b.items);
+        let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread's run may have failed since this buffer was taken: the file's end is
+        // then no longer where the next run would be recorded to start.
+        let written = match f.failed {
+            Some(_) => Err(()),
+            None => write_run(&mut f, &b.items)
+                .map_err(|e| e.to_string())
+                .map_err(|e| {
+                    f.failed = Some(e);
+                    // Drop what the failed run left past the last good one (best effort: nothing
+                    // is written after a failure anyway).
+                    let good = f.len;
+                    if let Some(file) = f.file.as_mut() {
+                        let _ = file.set_len(good);
+                    }
+                }),
+        };
+        if written.is_err() {
+            self.failed.store(true, AtomicOrdering::Relaxed);
+            drop(f);
+            let mut mine = self.buf.lock().unwrap_or_else(PoisonError::into_inner);
+            mine.bytes += b.bytes;
+            mine.items.append(&mut b.items);
         }
     }
 }
@@ -281,6 +360,7 @@ impl<T: Spill> Sorted<T> {
                     run: i,
                     read: 0,
                     records: r.records,
+                    left: r.end.saturating_sub(r.start),
                     reader: BufReader::with_capacity(
                         64 << 10,
                         RegionReader {
@@ -383,6 +463,8 @@ struct Cursor {
     run: usize,
     read: u64,
     records: u64,
+    /// Bytes of the run not yet read (a damaged length prefix cannot ask for more).
+    left: u64,
     reader: BufReader<RegionReader>,
     scratch: Vec<u8>,
 }
@@ -399,7 +481,17 @@ impl Cursor {
             self.read = self.records;
             return Some(Err(e.into()));
         }
-        self.scratch.resize(u32::from_le_bytes(len) as usize, 0);
+        let n = u64::from(u32::from_le_bytes(len));
+        self.left = self.left.saturating_sub(4);
+        if n > self.left {
+            self.read = self.records;
+            return Some(Err(SpillError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a record claims {n} bytes, past the end of its run"),
+            ))));
+        }
+        self.left -= n;
+        self.scratch.resize(n as usize, 0);
         if let Err(e) = self.reader.read_exact(&mut self.scratch) {
             self.read = self.records;
             return Some(Err(e.into()));
@@ -577,6 +669,111 @@ mod tests {
         assert!(got.iter().any(|r| r.is_err()));
     }
 
+    /// A record that fails to encode on demand: a write error part-way through a run.
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    struct Flaky {
+        k: u32,
+        pad: String,
+        fail: bool,
+    }
+
+    impl Serialize for Flaky {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::{Error, SerializeStruct};
+            if self.fail {
+                return Err(S::Error::custom("boom"));
+            }
+            let mut st = s.serialize_struct("Flaky", 3)?;
+            st.serialize_field("k", &self.k)?;
+            st.serialize_field("pad", &self.pad)?;
+            st.serialize_field("fail", &self.fail)?;
+            st.end()
+        }
+    }
+
+    impl Spill for Flaky {
+        fn mem_bytes(&self) -> usize {
+            64 + self.pad.len()
+        }
+    }
+
+    fn flaky_order(a: &Flaky, b: &Flaky) -> Ordering {
+        a.k.cmp(&b.k)
+    }
+
+    #[allow(clippy::ptr_arg)] // a `Prepare`
+    fn flaky_sort(v: &mut Vec<Flaky>) {
+        v.sort_by(flaky_order);
+    }
+
+    /// A run that fails after part of it was written, then a run from a thread that had taken
+    /// its buffer before the failure: every record comes back exactly once (from memory), none
+    /// from the failed run's leftovers.
+    #[test]
+    fn a_failed_run_loses_and_duplicates_nothing() {
+        let s = Spiller::new(usize::MAX, flaky_order, flaky_sort);
+        let mut a: Vec<Flaky> = (0..2000)
+            .map(|k| Flaky {
+                k,
+                pad: "x".repeat(1024),
+                fail: false,
+            })
+            .collect();
+        // Fails after the first 1 MiB is on disk.
+        a.push(Flaky {
+            k: 5000,
+            pad: String::new(),
+            fail: true,
+        });
+        let b: Vec<Flaky> = (10_000..10_010)
+            .map(|k| Flaky {
+                k,
+                pad: "y".repeat(1024),
+                fail: false,
+            })
+            .collect();
+        s.shared.spill(Buffer {
+            items: a.clone(),
+            bytes: 0,
+        });
+        s.shared.spill(Buffer {
+            items: b.clone(),
+            bytes: 0,
+        });
+        assert!(s.failure().is_some());
+        let got: Vec<u32> = match s.finish() {
+            Finished::Memory(mut v) => {
+                flaky_sort(&mut v);
+                v.iter().map(|r| r.k).collect()
+            }
+            Finished::Spilled(sorted) => sorted.iter().map(|r| r.expect("read back").k).collect(),
+        };
+        let mut want: Vec<u32> = a.iter().chain(&b).map(|r| r.k).collect();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    /// A length prefix larger than what is left of its run is an error, not an allocation.
+    #[test]
+    fn a_damaged_length_is_an_error() {
+        let s = Spiller::new(0, by_key, sort);
+        s.push([Rec {
+            k: 1,
+            text: "a".into(),
+        }]);
+        let Finished::Spilled(sorted) = s.finish() else {
+            panic!("nothing spilled")
+        };
+        let file = sorted.file.as_ref().unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::FileExt::write_all_at(&**file, &u32::MAX.to_le_bytes(), 0).unwrap();
+        let got: Vec<Result<Rec, SpillError>> = sorted.iter().collect();
+        assert!(
+            matches!(got.as_slice(), [Err(SpillError::Io(_))]),
+            "{got:?}"
+        );
+    }
+
     proptest! {
         /// Whatever the budget and however records arrive (batches, threads), the merged
         /// stream is the sorted input; with folding, each key once.
@@ -586,9 +783,13 @@ mod tests {
                 prop::collection::vec((0u32..40, "[a-c]{0,30}"), 0..20), 0..12),
             budget in 0usize..4000,
             fold in any::<bool>(),
+            background in any::<bool>(),
         ) {
             let prepare: Prepare<Rec> = if fold { sort_fold } else { sort };
-            let s = Spiller::new(budget, by_key, prepare);
+            let mut s = Spiller::new(budget, by_key, prepare);
+            if background {
+                s = s.in_background();
+            }
             let mut want: Vec<Rec> = Vec::new();
             std::thread::scope(|scope| {
                 for (i, b) in batches.iter().enumerate() {

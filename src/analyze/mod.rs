@@ -330,9 +330,10 @@ pub fn merge_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
     a.merge_key().cmp(&b.merge_key())
 }
 
-/// A spill run of findings: sorted by merge key, each key folded into one row.
+/// A spill run of findings: sorted by merge key (on this thread: runs are sorted by the spill's
+/// own writer thread), each key folded into one row.
 pub fn sort_and_fold(v: &mut Vec<Finding>) {
-    v.par_sort_unstable_by(merge_order);
+    v.sort_unstable_by(merge_order);
     let mut kept: usize = 0;
     for i in 0..v.len() {
         let (front, back) = v.split_at_mut(i);
@@ -360,12 +361,14 @@ pub fn aggregate_spilled(runs: &Sorted<Finding>, budget: usize) -> Result<Findin
     let out = Spiller::new(budget, output_order, sort_output);
     let mut batch = Vec::with_capacity(BATCH);
     let mut cur: Option<Finding> = None;
+    let mut max: Option<Severity> = None;
     for f in runs.iter() {
         let mut f = f?;
         match &mut cur {
             Some(acc) if acc.merge_key() == f.merge_key() => merge_pair(acc, &mut f),
             _ => {
                 if let Some(done) = cur.replace(f) {
+                    max = max.max(Some(done.severity));
                     batch.push(done);
                     if batch.len() >= BATCH {
                         out.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
@@ -374,6 +377,7 @@ pub fn aggregate_spilled(runs: &Sorted<Finding>, budget: usize) -> Result<Findin
             }
         }
     }
+    max = max.max(cur.as_ref().map(|f| f.severity));
     batch.extend(cur);
     out.push(batch);
     Ok(match out.finish() {
@@ -381,7 +385,7 @@ pub fn aggregate_spilled(runs: &Sorted<Finding>, budget: usize) -> Result<Findin
             sort_findings(&mut v);
             Findings::from(v)
         }
-        Finished::Spilled(sorted) => Findings::sorted(sorted),
+        Finished::Spilled(rows) => Findings { rows, max },
     })
 }
 
@@ -415,12 +419,6 @@ impl From<Vec<Finding>> for Findings {
 }
 
 impl Findings {
-    fn sorted(rows: Sorted<Finding>) -> Self {
-        // Report order starts with severity, highest first.
-        let max = rows.iter().next().and_then(Result::ok).map(|f| f.severity);
-        Findings { rows, max }
-    }
-
     pub fn len(&self) -> usize {
         usize::try_from(self.rows.len()).unwrap_or(usize::MAX)
     }

@@ -13,7 +13,8 @@ use crate::model::{Exchange, Finding, Location, Locator, Timestamp, Transport};
 use crate::recognize::{Credential, Origin, Recognized, Side};
 use crate::secret::Sensitive;
 
-/// One credential occurrence, with the identity evidence of its exchange.
+/// One credential occurrence, with the identity evidence of its exchange. `Serialize` is the
+/// spill files' encoding (`crate::spill`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sighting {
     pub key_fp: CompactString,
@@ -25,7 +26,8 @@ pub struct Sighting {
     pub session_like: bool,
     pub host: CompactString,
     pub method: CompactString,
-    /// The request path without query (for path classes like `/login`, `/admin/...`).
+    /// The request path without query, credential values masked (for path classes like
+    /// `/login`, `/admin/...`).
     pub path: CompactString,
     pub ts: Option<Timestamp>,
     pub source: Arc<str>,
@@ -46,8 +48,10 @@ pub struct Sighting {
     /// Ordinal of the exchange within its source, to order sightings of equal timestamps.
     pub seq: u64,
     /// The credential, masked (raw for `--reveal`).
+    #[serde(with = "crate::secret::spill_form")]
     pub evidence: Sensitive,
     /// The request URL, masked.
+    #[serde(with = "crate::secret::spill_form::arc")]
     pub url: Arc<Sensitive>,
     pub server: Option<CompactString>,
 }
@@ -139,9 +143,8 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
     let method = req
         .map(|r| CompactString::from(r.method.as_str()))
         .unwrap_or_default();
-    let path = req
-        .map(|r| CompactString::from(r.url.path.as_str()))
-        .unwrap_or_default();
+    // Masked: rules show it in their detail.
+    let path = CompactString::from(rec.path.as_str());
     let user_agent: Option<Arc<str>> = req.and_then(|r| r.headers.get("user-agent")).map(Arc::from);
     let client_ip = ex.client.map(|c| c.ip().to_compact_string());
     let server = ex.server.map(|a| a.to_compact_string());
@@ -218,9 +221,15 @@ pub fn sighting_order(a: &Sighting, b: &Sighting) -> std::cmp::Ordering {
     a.key_fp.cmp(&b.key_fp).then_with(|| full(a).cmp(&full(b)))
 }
 
-/// Sorts sightings into `sighting_order` (a spill run, or a run's whole pool).
+/// Sorts sightings into `sighting_order`, on this thread (a spill run, sorted by the spill's own
+/// writer thread).
 #[allow(clippy::ptr_arg)] // a `spill::Prepare`, whose signature lets others fold (truncate)
 pub fn sort_sightings(v: &mut Vec<Sighting>) {
+    v.sort_unstable_by(sighting_order);
+}
+
+/// Sorts sightings into `sighting_order` on the current rayon pool (a run's whole pool).
+pub fn par_sort_sightings(v: &mut [Sighting]) {
     v.par_sort_unstable_by(sighting_order);
 }
 
@@ -440,7 +449,7 @@ pub mod testing {
     pub fn run(rule: &dyn crate::analyze::CorrelationRule, mut s: Vec<Sighting>) -> Vec<Finding> {
         let mut cx = CorrelationCtx::default();
         s.iter().for_each(|x| cx.note(x));
-        sort_sightings(&mut s);
+        par_sort_sightings(&mut s);
         let mut out = Vec::new();
         rule.check(&cx, &groups(&s), &mut out);
         out

@@ -120,6 +120,8 @@ pub struct Recognized {
     pub identity: Identity,
     /// The request URL with credential values masked.
     pub url: Sensitive,
+    /// The request URL's path (no query), credential values masked: what rules may show.
+    pub path: String,
     pub referer: Option<RefererInfo>,
     /// The request looks like a login: credentials in its body or Basic auth to a login-like path.
     pub is_login: bool,

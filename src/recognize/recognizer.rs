@@ -907,6 +907,7 @@ impl Recognizer {
         if target != Target::Request {
             return Sensitive::default();
         }
+        st.rec.path.clone_from(&masked_path);
         let host = if u.host.contains(':') {
             format!("[{}]", u.host)
         } else {

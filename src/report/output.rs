@@ -301,7 +301,12 @@ mod tests {
         let findings: Vec<Finding> = (0..3 * SLICE_ROWS as u64 + 10)
             .map(|i| Finding {
                 rule: "credential-in-url",
-                severity: Severity::High,
+                // One critical finding, the last to arrive: the run's highest severity.
+                severity: if i == 3 * SLICE_ROWS as u64 + 9 {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
                 title: crate::analyze::rule_meta("credential-in-url")
                     .unwrap()
                     .title,
@@ -346,6 +351,9 @@ mod tests {
             ..Default::default()
         };
         assert!(spilled.findings.spilled_runs() > 1);
+        assert_eq!(spilled.findings.len(), in_memory.findings.len());
+        assert_eq!(spilled.findings.max_severity(), Some(Severity::Critical));
+        assert_eq!(in_memory.findings.max_severity(), Some(Severity::Critical));
         for (threads, result) in [
             (1, &in_memory),
             (2, &in_memory),

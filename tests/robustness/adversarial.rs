@@ -309,7 +309,7 @@ fn gzip_bomb_file_is_told_apart_from_its_first_bytes() {
         credsift::ingest::detect::open(Box::new(Cursor::new(bomb))).unwrap()
     });
     let head = r.err().expect("zeros are no known format");
-    assert_eq!(head, "0000000000000000");
+    assert_eq!(head, "00000000");
     assert_within("gzip bomb file", cost, 64.0, 10.0);
 }
 
