@@ -632,17 +632,27 @@ fn url_is_masked_and_raw_kept_for_reveal() {
         rec.url.masked(),
         "http://app.example/shop/cart;jsessionid=8F2E…(32)?item=3"
     );
+    assert_eq!(rec.path, "/shop/cart;jsessionid=8F2E…(32)");
     assert_eq!(rec.identity.session_fp.as_deref(), Some(c.key_fp.as_str()));
 
     let t = request(
         "GET",
         "/bot8948829369:AApsundmjv_73hbPsETJveImiSy5XcgCYf4/sendMessage",
     );
-    let rec = rz.recognize(&exchange(Some(t), None));
+    let ex = exchange(Some(t), None);
+    let rec = rz.recognize(&ex);
     assert_eq!(rec.request[0].kind, "telegram-bot-token");
     assert_eq!(
         rec.url.masked(),
         "http://app.example/bot8948…(46)/sendMessage"
+    );
+    // The path alone, masked too: the correlation rules show it in their details.
+    assert_eq!(rec.path, "/bot8948…(46)/sendMessage");
+    let sightings = crate::analyze::sighting::sightings_of(&ex, &rec, 0);
+    assert!(
+        sightings
+            .iter()
+            .all(|s| s.path == "/bot8948…(46)/sendMessage")
     );
 }
 
