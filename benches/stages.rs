@@ -13,7 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
 
-use credsift::analyze::sighting::{groups, sort_sightings};
+use credsift::analyze::sighting::{groups, par_sort_sightings};
 use credsift::analyze::{self, CorrelationCtx, ExchangeCtx};
 use credsift::config::{OutputFormat, ReportKind, ScanConfig};
 use credsift::engine::{Engine, ScanResult, SourceResult};
@@ -219,7 +219,7 @@ fn stages(c: &mut Criterion) {
             let mut sorted = sightings.clone();
             let mut cx = CorrelationCtx::default();
             sorted.iter().for_each(|s| cx.note(s));
-            sort_sightings(&mut sorted);
+            par_sort_sightings(&mut sorted);
             let groups = groups(&sorted);
             let mut out = Vec::new();
             for r in &engine.correlation_rules {

@@ -344,6 +344,11 @@ impl<T: Spill> Sorted<T> {
         self.len == 0
     }
 
+    /// All records, when none was spilled.
+    pub fn as_slice(&self) -> Option<&[T]> {
+        self.runs.is_empty().then_some(self.mem.as_slice())
+    }
+
     /// Runs on file (0 when everything is in memory).
     pub fn spilled_runs(&self) -> usize {
         self.runs.len()

@@ -432,6 +432,11 @@ impl Findings {
         self.max
     }
 
+    /// Every finding, in report order, when none was spilled.
+    pub fn as_slice(&self) -> Option<&[Finding]> {
+        self.rows.as_slice()
+    }
+
     /// Runs written to the spill file (0: the findings are in memory).
     pub fn spilled_runs(&self) -> usize {
         self.rows.spilled_runs()
