@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::analyze::sighting::{groups, par_sort_sightings, sort_sightings};
 use crate::analyze::{
     self, AnalyzeConfig, CorrelationCtx, CorrelationRule, ExchangeCtx, ExchangeRule, FindingMerger,
-    Findings, KeyRow, Sighting,
+    Findings, KeyRow, Keys, Sighting,
 };
 use crate::chunked::Chunked;
 use crate::config::{Input, ReportKind, ScanConfig};
@@ -71,7 +71,7 @@ pub struct ScanResult {
     pub findings: Findings,
     pub sources: Vec<SourceStats>,
     /// One row per key, in key order (only when the `keys` report was asked for).
-    pub keys: Vec<KeyRow>,
+    pub keys: Keys,
     pub exchanges: Vec<ExchangeRow>,
 }
 
@@ -291,12 +291,16 @@ impl Engine {
                 ));
             }
         }
-        let mut keys = Vec::new();
+        let keys = Spiller::new(
+            self.memory_budget / 2,
+            analyze::sighting::key_order,
+            analyze::sighting::sort_keys,
+        );
         match sightings.finish() {
             Finished::Memory(mut v) => {
                 v.iter_mut().for_each(fix);
                 par_sort_sightings(&mut v);
-                self.correlate(&cx, &v, &found, &mut keys);
+                self.correlate(&cx, &v, &found, &keys);
             }
             Finished::Spilled(sorted) => {
                 let mut batch: Vec<Sighting> = Vec::with_capacity(CORRELATION_BATCH);
@@ -305,12 +309,12 @@ impl Engine {
                     fix(&mut s);
                     let new_key = batch.last().is_some_and(|l| l.key_fp != s.key_fp);
                     if batch.len() >= CORRELATION_BATCH && new_key {
-                        self.correlate(&cx, &batch, &found, &mut keys);
+                        self.correlate(&cx, &batch, &found, &keys);
                         batch.clear();
                     }
                     batch.push(s);
                 }
-                self.correlate(&cx, &batch, &found, &mut keys);
+                self.correlate(&cx, &batch, &found, &keys);
             }
         }
         let findings = match found.finish() {
@@ -318,6 +322,11 @@ impl Engine {
             Finished::Spilled(sorted) => {
                 analyze::aggregate_spilled(&sorted, self.memory_budget / 2)?
             }
+        };
+        let keys = if self.keep_keys {
+            self.key_rows(keys, &findings)?
+        } else {
+            Keys::default()
         };
         exchanges.sort_by(|a, b| (&a.source, a.seq).cmp(&(&b.source, b.seq)));
         sources.sort_by(|a, b| a.source.cmp(&b.source));
@@ -329,6 +338,58 @@ impl Engine {
         })
     }
 
+    /// The key rows, each with the rules that found something about its key: the (key, rule)
+    /// pairs of the findings, sorted by key (spilled past the budget like the rest), are joined
+    /// with the rows, which are in key order too.
+    fn key_rows(&self, rows: Spiller<KeyRow>, findings: &Findings) -> Result<Keys, EngineError> {
+        use analyze::sighting::{KeyRule, key_order, key_rule_order, sort_key_rules, sort_keys};
+        const BATCH: usize = 4096;
+        let half = self.memory_budget / 2;
+        let pairs = Spiller::new(half, key_rule_order, sort_key_rules);
+        findings.for_each_chunk(BATCH, |c| -> Result<(), SpillError> {
+            pairs.push(c.iter().filter(|f| !f.key_fp.is_empty()).map(|f| KeyRule {
+                key_fp: f.key_fp.clone(),
+                rule: f.rule,
+            }));
+            Ok(())
+        })?;
+        let pairs = pairs.finish().into_sorted(sort_key_rules, key_rule_order);
+        let rows = rows.finish().into_sorted(sort_keys, key_order);
+        let out = Spiller::new(half, key_order, sort_keys);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut pending: Option<KeyRule> = None;
+        let mut pairs = pairs.iter();
+        for row in rows.iter() {
+            let mut row = row?;
+            let mut names: Vec<&'static str> = Vec::new();
+            loop {
+                let p = match pending.take() {
+                    Some(p) => p,
+                    None => match pairs.next() {
+                        Some(p) => p?,
+                        None => break,
+                    },
+                };
+                match p.key_fp.cmp(&row.key_fp) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => names.push(p.rule),
+                    std::cmp::Ordering::Greater => {
+                        pending = Some(p);
+                        break;
+                    }
+                }
+            }
+            // Pairs are sorted by rule within a key and each is there once.
+            row.findings = names.join(",");
+            batch.push(row);
+            if batch.len() >= BATCH {
+                out.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
+        }
+        out.push(batch);
+        Ok(Keys::from(out.finish().into_sorted(sort_keys, key_order)))
+    }
+
     /// The correlation rules (in parallel) over sightings in `sighting_order` that hold whole
     /// keys; their findings go to `found`, and the keys' rows to `keys` when asked for.
     fn correlate(
@@ -336,7 +397,7 @@ impl Engine {
         cx: &CorrelationCtx,
         sorted: &[Sighting],
         found: &Spiller<Finding>,
-        keys: &mut Vec<KeyRow>,
+        keys: &Spiller<KeyRow>,
     ) {
         let groups = groups(sorted);
         let correlated: Vec<Vec<Finding>> = self
@@ -351,7 +412,8 @@ impl Engine {
             .collect();
         found.push(correlated.into_iter().flatten());
         if self.keep_keys {
-            keys.par_extend(groups.par_iter().map(|g| KeyRow::of(*g)));
+            let rows: Vec<KeyRow> = groups.par_iter().map(|g| KeyRow::of(*g)).collect();
+            keys.push(rows);
         }
     }
 

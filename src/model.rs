@@ -588,7 +588,7 @@ impl Finding {
 pub type CatalogStr = &'static str;
 
 /// A finding's rule id and title read back (from a spill file) as the catalog's own strings.
-mod catalog_str {
+pub(crate) mod catalog_str {
     use serde::{Deserialize, Deserializer, de::Error};
 
     pub fn rule<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {

@@ -313,6 +313,19 @@ pub enum Finished<T> {
     Spilled(Sorted<T>),
 }
 
+impl<T: Spill> Finished<T> {
+    /// As sorted runs either way: records that stayed in memory are put in order by `prepare`.
+    pub fn into_sorted(self, prepare: Prepare<T>, order: Order<T>) -> Sorted<T> {
+        match self {
+            Finished::Memory(mut v) => {
+                prepare(&mut v);
+                Sorted::in_memory(v, order)
+            }
+            Finished::Spilled(s) => s,
+        }
+    }
+}
+
 /// Sorted runs (on file, plus the last one in memory), readable as one sorted stream as many
 /// times as needed.
 pub struct Sorted<T> {

@@ -16,7 +16,7 @@ use rayon::slice::ParallelSliceMut;
 use crate::spill::{Finished, Sorted, SpillError, Spiller};
 
 pub use catalog::{CATALOG, RuleMeta, rule_meta};
-pub use sighting::{CorrelationCtx, Group, KeyRow, Sighting};
+pub use sighting::{CorrelationCtx, Group, KeyRow, Keys, Sighting};
 
 /// Settings the rules read (from `--config` and flags).
 #[derive(Debug, Clone)]

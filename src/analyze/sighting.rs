@@ -338,12 +338,14 @@ impl CorrelationCtx {
     }
 }
 
-/// One row of the `keys` report: a key's sightings summed up.
-#[derive(Debug, Clone, Default)]
+/// One row of the `keys` report: a key's sightings summed up. `Serialize` is the spill files'
+/// encoding (`crate::spill`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KeyRow {
     pub key_fp: CompactString,
     pub kind: String,
     /// The first sighting's evidence.
+    #[serde(with = "crate::secret::spill_form")]
     pub evidence: Sensitive,
     pub names: String,
     pub locations: String,
@@ -358,6 +360,116 @@ pub struct KeyRow {
     pub cleartext: u64,
     pub in_url: u64,
     pub in_response: u64,
+    /// The rules with findings about this key, comma-separated (filled in once findings are
+    /// merged).
+    pub findings: String,
+}
+
+impl crate::spill::Spill for KeyRow {
+    fn mem_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + crate::spill::heap_str(&self.key_fp)
+            + self.evidence.heap_bytes()
+            + [
+                &self.kind,
+                &self.names,
+                &self.locations,
+                &self.hosts,
+                &self.subjects,
+                &self.roles,
+                &self.clients,
+                &self.sources,
+                &self.findings,
+            ]
+            .into_iter()
+            .map(String::capacity)
+            .sum::<usize>()
+    }
+}
+
+/// The `keys` report's rows, in key order: in memory, or read back from a spill file.
+pub struct Keys(crate::spill::Sorted<KeyRow>);
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys(crate::spill::Sorted::in_memory(Vec::new(), key_order))
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keys({} rows)", self.0.len())
+    }
+}
+
+impl From<crate::spill::Sorted<KeyRow>> for Keys {
+    fn from(rows: crate::spill::Sorted<KeyRow>) -> Self {
+        Keys(rows)
+    }
+}
+
+impl Keys {
+    pub fn len(&self) -> usize {
+        usize::try_from(self.0.len()).unwrap_or(usize::MAX)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Calls `f` with consecutive slices of at most `n` rows, in key order.
+    pub fn for_each_chunk<E: From<crate::spill::SpillError>>(
+        &self,
+        n: usize,
+        f: impl FnMut(&[KeyRow]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.0.for_each_chunk(n, f)
+    }
+
+    /// Every row, in one table (the reports that need the whole table).
+    pub fn to_vec(&self) -> Result<Vec<KeyRow>, crate::spill::SpillError> {
+        let mut v = Vec::with_capacity(self.len());
+        self.0
+            .for_each_chunk(4096, |c| -> Result<(), crate::spill::SpillError> {
+                v.extend_from_slice(c);
+                Ok(())
+            })?;
+        Ok(v)
+    }
+}
+
+/// A rule with a finding about a key: what fills a key row's `findings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRule {
+    pub key_fp: CompactString,
+    #[serde(deserialize_with = "crate::model::catalog_str::rule")]
+    pub rule: crate::model::CatalogStr,
+}
+
+impl crate::spill::Spill for KeyRule {
+    fn mem_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + crate::spill::heap_str(&self.key_fp)
+    }
+}
+
+pub fn key_rule_order(a: &KeyRule, b: &KeyRule) -> std::cmp::Ordering {
+    (&a.key_fp, a.rule).cmp(&(&b.key_fp, b.rule))
+}
+
+/// Sorted, each (key, rule) once.
+pub fn sort_key_rules(v: &mut Vec<KeyRule>) {
+    v.sort_unstable_by(key_rule_order);
+    v.dedup();
+}
+
+/// Key rows in key order (they are made in it; a run is sorted anyway).
+pub fn key_order(a: &KeyRow, b: &KeyRow) -> std::cmp::Ordering {
+    a.key_fp.cmp(&b.key_fp)
+}
+
+#[allow(clippy::ptr_arg)] // a `spill::Prepare`
+pub fn sort_keys(v: &mut Vec<KeyRow>) {
+    v.sort_by(key_order);
 }
 
 impl KeyRow {
@@ -393,6 +505,7 @@ impl KeyRow {
                 .count() as u64,
             in_url: g.iter().filter(|s| s.location.in_url()).count() as u64,
             in_response: g.iter().filter(|s| s.side == Side::Response).count() as u64,
+            findings: String::new(),
         }
     }
 }

@@ -155,6 +155,23 @@ pub fn write_table(
     }
     if kind == ReportKind::Findings {
         write_findings(&result.findings, format, reveal, w)?;
+    } else if kind == ReportKind::Keys {
+        // A part at a time, like findings: a key row per credential of the traffic.
+        let mut first = true;
+        let mut text = Vec::new();
+        let mut part = |rows: &[crate::analyze::KeyRow]| -> Result<(), ReportError> {
+            let mut df = tables::key_rows(rows, reveal, true)
+                .map_err(|err| ReportError::Polars { table: "keys", err })?;
+            text.clear();
+            serialize_part(format, &mut df, first, &mut text)
+                .map_err(|err| ReportError::Polars { table: "keys", err })?;
+            first = false;
+            Ok(w.write_all(&text)?)
+        };
+        result.keys.for_each_chunk(SLICE_ROWS, &mut part)?;
+        if result.keys.is_empty() {
+            part(&[])?;
+        }
     } else {
         let df = tables::table(result, kind, reveal, true)?;
         write_frame(format, kind.as_str(), &df, w)?;

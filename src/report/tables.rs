@@ -2,7 +2,7 @@
 //! columns), `summary`, `keys`, `exchanges` and `sources`. Timestamps are typed datetimes for
 //! Parquet and RFC 3339 text for the text formats.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
@@ -227,23 +227,14 @@ pub fn summary(result: &ScanResult) -> Result<DataFrame, ReportError> {
 
 /// One row per credential fingerprint: the inventory an incident responder rotates from.
 pub fn keys(result: &ScanResult, reveal: bool, text: bool) -> Result<DataFrame, ReportError> {
-    let mut rules_by_key: BTreeMap<compact_str::CompactString, BTreeSet<&'static str>> =
-        BTreeMap::new();
-    result
-        .findings
-        .for_each_chunk(4096, |c| -> Result<(), ReportError> {
-            for f in c.iter().filter(|f| !f.key_fp.is_empty()) {
-                rules_by_key
-                    .entry(f.key_fp.clone())
-                    .or_default()
-                    .insert(f.rule);
-            }
-            Ok(())
-        })?;
-    let k = &result.keys;
+    key_rows(&result.keys.to_vec()?, reveal, text)
+        .map_err(|err| ReportError::Polars { table: "keys", err })
+}
+
+/// The `keys` table of some rows (the whole table, or a part of it).
+pub fn key_rows(k: &[KeyRow], reveal: bool, text: bool) -> PolarsResult<DataFrame> {
     let strs = |g: &dyn Fn(&KeyRow) -> String| k.iter().map(g).collect::<Vec<String>>();
     let nums = |g: &dyn Fn(&KeyRow) -> u64| k.iter().map(g).collect::<Vec<u64>>();
-    let polars = |err| ReportError::Polars { table: "keys", err };
     let cols = vec![
         col_str("key_fp", strs(&|r| r.key_fp.to_string())),
         col_str("kind", strs(&|r| r.kind.clone())),
@@ -255,23 +246,15 @@ pub fn keys(result: &ScanResult, reveal: bool, text: bool) -> Result<DataFrame, 
         col_str("roles", strs(&|r| r.roles.clone())),
         col_str("clients", strs(&|r| r.clients.clone())),
         col_str("sources", strs(&|r| r.sources.clone())),
-        col_ts("first_seen", k.iter().map(|r| r.first_seen).collect(), text).map_err(polars)?,
-        col_ts("last_seen", k.iter().map(|r| r.last_seen).collect(), text).map_err(polars)?,
+        col_ts("first_seen", k.iter().map(|r| r.first_seen).collect(), text)?,
+        col_ts("last_seen", k.iter().map(|r| r.last_seen).collect(), text)?,
         col_u64("sightings", nums(&|r| r.sightings)),
         col_u64("cleartext", nums(&|r| r.cleartext)),
         col_u64("in_url", nums(&|r| r.in_url)),
         col_u64("in_response", nums(&|r| r.in_response)),
-        col_str(
-            "findings",
-            strs(&|r| {
-                rules_by_key
-                    .get(&r.key_fp)
-                    .map(|r| r.iter().copied().collect::<Vec<_>>().join(","))
-                    .unwrap_or_default()
-            }),
-        ),
+        col_str("findings", strs(&|r| r.findings.clone())),
     ];
-    frame(cols).map_err(polars)
+    frame(cols)
 }
 
 pub fn exchanges(result: &ScanResult, reveal: bool, text: bool) -> PolarsResult<DataFrame> {
