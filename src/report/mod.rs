@@ -121,35 +121,50 @@ pub fn write_reports(
                     table: kind.as_str(),
                     err,
                 };
-                if kind == ReportKind::Findings {
-                    write_findings_parquet(&result.findings, opts.reveal, f).map_err(
-                        |e| match e {
-                            ReportError::Write(err) => io_err(&path, err),
-                            other => other,
-                        },
-                    )?;
-                } else {
-                    let mut df = tables::table(result, kind, opts.reveal, false)?;
-                    ParquetWriter::new(f).finish(&mut df).map_err(polars)?;
-                }
+                let parts = match kind {
+                    ReportKind::Findings => write_parquet_parts(
+                        kind.as_str(),
+                        |part| result.findings.for_each_chunk(PARQUET_GROUP_ROWS, part),
+                        |rows| tables::findings(rows, opts.reveal, false),
+                        f,
+                    ),
+                    ReportKind::Keys => write_parquet_parts(
+                        kind.as_str(),
+                        |part| result.keys.for_each_chunk(PARQUET_GROUP_ROWS, part),
+                        |rows| tables::key_rows(rows, opts.reveal, false),
+                        f,
+                    ),
+                    _ => {
+                        let mut df = tables::table(result, kind, opts.reveal, false)?;
+                        ParquetWriter::new(f)
+                            .finish(&mut df)
+                            .map(|_| ())
+                            .map_err(polars)
+                    }
+                };
+                parts.map_err(|e| match e {
+                    ReportError::Write(err) => io_err(&path, err),
+                    other => other,
+                })?;
             }
             Ok(())
         }
     }
 }
 
-/// Findings read back per row group: the Parquet file gets one row group per
-/// `PARQUET_GROUP_ROWS` findings, and the whole table is never built.
-fn write_findings_parquet(
-    findings: &crate::analyze::Findings,
-    reveal: bool,
+/// Rows per Parquet row group when a table is written a part at a time.
+const PARQUET_GROUP_ROWS: usize = 16384;
+
+/// A table written one row group per `PARQUET_GROUP_ROWS` rows, read back part by part
+/// (`for_each` hands each part to its callback; `build` makes a part's frame), so the whole
+/// table is never built.
+fn write_parquet_parts<T>(
+    table: &'static str,
+    for_each: impl FnOnce(&mut dyn FnMut(&[T]) -> Result<(), ReportError>) -> Result<(), ReportError>,
+    build: impl Fn(&[T]) -> PolarsResult<DataFrame>,
     f: impl Write + Send,
 ) -> Result<(), ReportError> {
-    const PARQUET_GROUP_ROWS: usize = 16384;
-    let polars = |err| ReportError::Polars {
-        table: ReportKind::Findings.as_str(),
-        err,
-    };
+    let polars = |err| ReportError::Polars { table, err };
     let mut f = Some(f);
     let mut writer = None;
     let mut start = |df: &DataFrame| -> Result<_, ReportError> {
@@ -158,8 +173,8 @@ fn write_findings_parquet(
             .ok_or_else(|| std::io::Error::other("parquet writer started twice"))?;
         ParquetWriter::new(f).batched(df.schema()).map_err(polars)
     };
-    findings.for_each_chunk(PARQUET_GROUP_ROWS, |rows| -> Result<(), ReportError> {
-        let df = tables::findings(rows, reveal, false).map_err(polars)?;
+    for_each(&mut |rows: &[T]| -> Result<(), ReportError> {
+        let df = build(rows).map_err(polars)?;
         if writer.is_none() {
             writer = Some(start(&df)?);
         }
@@ -169,8 +184,8 @@ fn write_findings_parquet(
         Ok(())
     })?;
     if writer.is_none() {
-        // No findings: a file with the table's columns and no rows.
-        let df = tables::findings(&[], reveal, false).map_err(polars)?;
+        // No rows: a file with the table's columns.
+        let df = build(&[]).map_err(polars)?;
         let mut w = start(&df)?;
         w.write_batch(&df).map_err(polars)?;
         writer = Some(w);
