@@ -372,14 +372,17 @@ impl Engine {
                 };
                 match p.key_fp.cmp(&row.key_fp) {
                     std::cmp::Ordering::Less => {}
-                    std::cmp::Ordering::Equal => names.push(p.rule),
+                    // Sorted by rule within a key; a pair spilled in two runs comes twice.
+                    std::cmp::Ordering::Equal if names.last() != Some(&p.rule) => {
+                        names.push(p.rule)
+                    }
+                    std::cmp::Ordering::Equal => {}
                     std::cmp::Ordering::Greater => {
                         pending = Some(p);
                         break;
                     }
                 }
             }
-            // Pairs are sorted by rule within a key and each is there once.
             row.findings = names.join(",");
             batch.push(row);
             if batch.len() >= BATCH {
@@ -875,5 +878,71 @@ impl<R: Read> Read for CountingReader<R> {
         let n = self.inner.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::sighting::{key_order, sort_keys};
+    use crate::model::{Location, Locator, Severity};
+
+    /// A key's findings column names each rule once, in order, however the (key, rule) pairs
+    /// were spread over spill runs (a budget of nothing: every part of the findings is a run).
+    #[test]
+    fn key_rows_name_each_rule_once_across_runs() {
+        let cfg = ScanConfig {
+            salt: Some(b"t".to_vec()),
+            ..ScanConfig::default()
+        };
+        let mut engine = Engine::new(&cfg).unwrap();
+        engine.memory_budget = 0;
+        let finding = |i: usize, rule: &'static str, key: &str| Finding {
+            rule,
+            severity: Severity::High,
+            title: crate::analyze::rule_meta(rule).map_or("", |m| m.title),
+            source: Arc::from(format!("s{i}.pcap")),
+            locator: Some(Locator::Frame(1)),
+            first_seen: None,
+            last_seen: None,
+            count: 1,
+            client: Default::default(),
+            server: Default::default(),
+            host: "h".into(),
+            method: "GET".into(),
+            url: Sensitive::default(),
+            location: Some(Location::Header),
+            name: "x-api-key".into(),
+            kind: "api-key".into(),
+            key_fp: key.into(),
+            evidence: Sensitive::default(),
+            detail: Default::default(),
+            cwe: None,
+        };
+        // More findings than one part (4,096) about key `b`, under two rules, and one about `a`.
+        let mut v: Vec<Finding> = (0..5000)
+            .map(|i| finding(i, "cleartext-credential", "b"))
+            .collect();
+        v.extend((0..5000).map(|i| finding(i, "credential-in-url", "b")));
+        v.push(finding(0, "credential-in-url", "a"));
+        let findings = Findings::from(analyze::aggregate(v));
+        let rows = Spiller::new(0, key_order, sort_keys);
+        rows.push(["a", "b", "c"].map(|k| KeyRow {
+            key_fp: k.into(),
+            ..KeyRow::default()
+        }));
+        let keys = engine.key_rows(rows, &findings).unwrap().to_vec().unwrap();
+        let got: Vec<(&str, &str)> = keys
+            .iter()
+            .map(|r| (r.key_fp.as_str(), r.findings.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", "credential-in-url"),
+                ("b", "cleartext-credential,credential-in-url"),
+                ("c", ""),
+            ]
+        );
     }
 }
