@@ -280,23 +280,14 @@ impl Engine {
             cx,
         } = acc;
         let cx = cx.into_inner().unwrap_or_else(PoisonError::into_inner);
-        for (what, failure) in [
-            ("sightings", sightings.failure()),
-            ("findings", found.failure()),
-        ] {
-            if let Some(e) = failure {
-                (self.on_warning)(&format!(
-                    "cannot spill {what} (in {}): {e}; they were kept in memory",
-                    std::env::temp_dir().display()
-                ));
-            }
-        }
         let keys = Spiller::new(
             self.memory_budget / 2,
             analyze::sighting::key_order,
             analyze::sighting::sort_keys,
         );
-        match sightings.finish() {
+        let (sightings, failed) = sightings.finish_and_failure();
+        self.spill_failed("sightings", failed);
+        match sightings {
             Finished::Memory(mut v) => {
                 v.iter_mut().for_each(fix);
                 par_sort_sightings(&mut v);
@@ -317,10 +308,15 @@ impl Engine {
                 self.correlate(&cx, &batch, &found, &keys);
             }
         }
-        let findings = match found.finish() {
+        let (found, failed) = found.finish_and_failure();
+        self.spill_failed("findings", failed);
+        let findings = match found {
             Finished::Memory(v) => Findings::from(analyze::aggregate(v)),
             Finished::Spilled(sorted) => {
-                analyze::aggregate_spilled(&sorted, self.memory_budget / 2)?
+                let (findings, failed) =
+                    analyze::aggregate_spilled(&sorted, self.memory_budget / 2)?;
+                self.spill_failed("findings", failed);
+                findings
             }
         };
         let keys = if self.keep_keys {
@@ -353,8 +349,12 @@ impl Engine {
             }));
             Ok(())
         })?;
-        let pairs = pairs.finish().into_sorted(sort_key_rules, key_rule_order);
-        let rows = rows.finish().into_sorted(sort_keys, key_order);
+        let (pairs, failed) = pairs.finish_and_failure();
+        self.spill_failed("key findings", failed);
+        let pairs = pairs.into_sorted(sort_key_rules, key_rule_order);
+        let (rows, failed) = rows.finish_and_failure();
+        self.spill_failed("keys", failed);
+        let rows = rows.into_sorted(sort_keys, key_order);
         let out = Spiller::new(half, key_order, sort_keys);
         let mut batch = Vec::with_capacity(BATCH);
         let mut pending: Option<KeyRule> = None;
@@ -390,7 +390,19 @@ impl Engine {
             }
         }
         out.push(batch);
-        Ok(Keys::from(out.finish().into_sorted(sort_keys, key_order)))
+        let (out, failed) = out.finish_and_failure();
+        self.spill_failed("keys", failed);
+        Ok(Keys::from(out.into_sorted(sort_keys, key_order)))
+    }
+
+    /// The warning for records that could not be spilled (they were kept in memory).
+    fn spill_failed(&self, what: &str, failure: Option<String>) {
+        if let Some(e) = failure {
+            (self.on_warning)(&format!(
+                "cannot spill {what} (in {}): {e}; they were kept in memory",
+                std::env::temp_dir().display()
+            ));
+        }
     }
 
     /// The correlation rules (in parallel) over sightings in `sighting_order` that hold whole

@@ -145,7 +145,7 @@ impl<T: Spill + 'static> Spiller<T> {
     /// Adds records; may start writing a run when the buffer passes the budget.
     pub fn push(&self, items: impl IntoIterator<Item = T>) {
         let sh = &self.shared;
-        let full = {
+        let over = {
             let mut b = sh.buf.lock().unwrap_or_else(PoisonError::into_inner);
             if b.items.capacity() == 0 {
                 // Room for a budget's worth up front: a doubling `Vec` would hold its old and
@@ -158,36 +158,64 @@ impl<T: Spill + 'static> Spiller<T> {
                 b.bytes += item.mem_bytes();
                 b.items.push(item);
             }
-            (b.bytes > sh.budget && !sh.failed.load(AtomicOrdering::Relaxed)).then(|| Buffer {
-                items: std::mem::take(&mut b.items),
-                bytes: std::mem::take(&mut b.bytes),
-            })
+            if !self.background {
+                // Written here, by the thread that filled it.
+                sh.take_full(&mut b)
+            } else {
+                (b.bytes > sh.budget && !sh.failed.load(AtomicOrdering::Relaxed))
+                    .then(Buffer::default)
+            }
         };
-        let Some(full) = full else {
+        let Some(full) = over else {
             return;
         };
         if !self.background {
             sh.spill(full);
             return;
         }
+        // The buffer is taken only by the thread that holds the writer: threads waiting for it
+        // hold nothing, so at most three buffers exist (one being written, one being handed
+        // over, one filling) whatever the number of threads.
         let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let w = w.get_or_insert_with(|| {
+        let full = {
+            let mut b = sh.buf.lock().unwrap_or_else(PoisonError::into_inner);
+            sh.take_full(&mut b)
+        };
+        let Some(full) = full else {
+            // Another thread handed it over first.
+            return;
+        };
+        if w.is_none() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Buffer<T>>(0);
             let shared = self.shared.clone();
-            let handle = std::thread::spawn(move || {
-                for b in rx {
-                    shared.spill(b);
+            let spawned = std::thread::Builder::new()
+                .name("credsift-spill".into())
+                .spawn(move || {
+                    for b in rx {
+                        shared.spill(b);
+                    }
+                });
+            match spawned {
+                Ok(handle) => *w = Some(Writer { tx, handle }),
+                Err(_) => {
+                    // No thread to be had: write here.
+                    drop(w);
+                    sh.spill(full);
+                    return;
                 }
-            });
-            Writer { tx, handle }
-        });
-        if let Err(std::sync::mpsc::SendError(b)) = w.tx.send(full) {
+            }
+        }
+        let Some(writer) = w.as_ref() else {
+            return;
+        };
+        if let Err(std::sync::mpsc::SendError(b)) = writer.tx.send(full) {
             // The writer is gone (it can only have panicked): write here instead.
             sh.spill(b);
         }
     }
 
-    /// Why spilling stopped, if it did (for a warning: the run went on in memory).
+    /// Why spilling stopped, if it did so far (a background write still under way may fail
+    /// later: `finish_and_failure` tells for sure).
     pub fn failure(&self) -> Option<String> {
         self.shared
             .file
@@ -199,6 +227,11 @@ impl<T: Spill + 'static> Spiller<T> {
 
     /// Everything pushed: in memory as pushed if nothing was spilled, else as sorted runs.
     pub fn finish(self) -> Finished<T> {
+        self.finish_and_failure().0
+    }
+
+    /// `finish`, and why spilling stopped if it did (known only once the writer has ended).
+    pub fn finish_and_failure(self) -> (Finished<T>, Option<String>) {
         let writer = self
             .writer
             .into_inner()
@@ -212,7 +245,7 @@ impl<T: Spill + 'static> Spiller<T> {
         let sh = &self.shared;
         let b = std::mem::take(&mut *sh.buf.lock().unwrap_or_else(PoisonError::into_inner));
         let f = std::mem::take(&mut *sh.file.lock().unwrap_or_else(PoisonError::into_inner));
-        match f.file {
+        let finished = match f.file {
             Some(file) if !f.runs.is_empty() => {
                 let mut mem = b.items;
                 (sh.prepare)(&mut mem);
@@ -225,11 +258,18 @@ impl<T: Spill + 'static> Spiller<T> {
                 })
             }
             _ => Finished::Memory(b.items),
-        }
+        };
+        (finished, f.failed)
     }
 }
 
 impl<T: Spill> Shared<T> {
+    /// The buffer, taken, if it is over budget (and spilling still works).
+    fn take_full(&self, b: &mut Buffer<T>) -> Option<Buffer<T>> {
+        (b.bytes > self.budget && !self.failed.load(AtomicOrdering::Relaxed))
+            .then(|| std::mem::take(b))
+    }
+
     /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
     /// just holds them in memory) and stops spilling.
     fn spill(&self, mut b: Buffer<T>) {
@@ -769,6 +809,31 @@ mod tests {
         let mut want: Vec<u32> = a.iter().chain(&b).map(|r| r.k).collect();
         want.sort();
         assert_eq!(got, want);
+    }
+
+    /// A run the background writer fails to write is reported by `finish_and_failure`, which
+    /// waits for the writer, and its records are kept.
+    #[test]
+    fn a_background_failure_is_reported_at_finish() {
+        let s = Spiller::new(0, flaky_order, flaky_sort).in_background();
+        s.push([
+            Flaky {
+                k: 2,
+                pad: String::new(),
+                fail: true,
+            },
+            Flaky {
+                k: 1,
+                pad: String::new(),
+                fail: false,
+            },
+        ]);
+        let (finished, failure) = s.finish_and_failure();
+        assert!(failure.is_some());
+        let Finished::Memory(v) = finished else {
+            panic!("a failed run is kept in memory");
+        };
+        assert_eq!(v.len(), 2);
     }
 
     /// A length prefix larger than what is left of its run is an error, not an allocation.

@@ -356,7 +356,11 @@ pub fn sort_and_fold(v: &mut Vec<Finding>) {
 /// Findings that spilled, merged: runs sorted by merge key are read as one stream, each key's
 /// rows folded into one (`merge_pair`, so the row is the one `aggregate` would give), and the
 /// rows sorted into report order through a second spill.
-pub fn aggregate_spilled(runs: &Sorted<Finding>, budget: usize) -> Result<Findings, SpillError> {
+/// Also returns why the second spill stopped, if it did (the rows were then kept in memory).
+pub fn aggregate_spilled(
+    runs: &Sorted<Finding>,
+    budget: usize,
+) -> Result<(Findings, Option<String>), SpillError> {
     const BATCH: usize = 4096;
     let out = Spiller::new(budget, output_order, sort_output);
     let mut batch = Vec::with_capacity(BATCH);
@@ -380,13 +384,15 @@ pub fn aggregate_spilled(runs: &Sorted<Finding>, budget: usize) -> Result<Findin
     max = max.max(cur.as_ref().map(|f| f.severity));
     batch.extend(cur);
     out.push(batch);
-    Ok(match out.finish() {
+    let (out, failed) = out.finish_and_failure();
+    let findings = match out {
         Finished::Memory(mut v) => {
             sort_findings(&mut v);
             Findings::from(v)
         }
         Finished::Spilled(rows) => Findings { rows, max },
-    })
+    };
+    Ok((findings, failed))
 }
 
 /// A run's findings, merged and in report order: in memory, or (past the run's memory budget)
@@ -569,7 +575,7 @@ mod tests {
             }
             let spilled = match spill.finish() {
                 Finished::Memory(v) => aggregate(v),
-                Finished::Spilled(runs) => aggregate_spilled(&runs, budgets.1).unwrap().to_vec().unwrap(),
+                Finished::Spilled(runs) => aggregate_spilled(&runs, budgets.1).unwrap().0.to_vec().unwrap(),
             };
             prop_assert_eq!(&rows(&spilled), &want);
             // Every input counted once, one row per merge key.

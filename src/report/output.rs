@@ -373,7 +373,7 @@ mod tests {
             panic!("nothing spilled");
         };
         let spilled = ScanResult {
-            findings: crate::analyze::aggregate_spilled(&runs, 0).unwrap(),
+            findings: crate::analyze::aggregate_spilled(&runs, 0).unwrap().0,
             ..Default::default()
         };
         assert!(spilled.findings.spilled_runs() > 1);
