@@ -103,8 +103,9 @@ struct Shared<T> {
 }
 
 struct Writer<T> {
-    /// Room for no buffer in the queue: a full buffer waits until the writer has finished the
-    /// one before, so at most two are in memory (the one filling and the one being written).
+    /// Room for no buffer in the queue: a full buffer waits, in the hands of the one thread
+    /// that holds the writer, until the writer has finished the one before; so at most three
+    /// are in memory (one being written, one being handed over, one filling).
     tx: std::sync::mpsc::SyncSender<Buffer<T>>,
     handle: std::thread::JoinHandle<()>,
 }
