@@ -352,44 +352,36 @@ impl Engine {
         let (pairs, failed) = pairs.finish_and_failure();
         self.spill_failed("key findings", failed);
         let pairs = pairs.into_sorted(sort_key_rules, key_rule_order);
+        let mut join = RuleJoin {
+            pairs: pairs.iter(),
+            pending: None,
+        };
         let (rows, failed) = rows.finish_and_failure();
         self.spill_failed("keys", failed);
-        let rows = rows.into_sorted(sort_keys, key_order);
+        let rows = match rows {
+            // In memory: filled in place.
+            Finished::Memory(mut v) => {
+                sort_keys(&mut v);
+                for row in &mut v {
+                    row.findings = join.rules_of(&row.key_fp)?;
+                }
+                return Ok(Keys::from(crate::spill::Sorted::in_memory(v, key_order)));
+            }
+            Finished::Spilled(rows) => rows,
+        };
         let out = Spiller::new(half, key_order, sort_keys);
         let mut batch = Vec::with_capacity(BATCH);
-        let mut pending: Option<KeyRule> = None;
-        let mut pairs = pairs.iter();
         for row in rows.iter() {
             let mut row = row?;
-            let mut names: Vec<&'static str> = Vec::new();
-            loop {
-                let p = match pending.take() {
-                    Some(p) => p,
-                    None => match pairs.next() {
-                        Some(p) => p?,
-                        None => break,
-                    },
-                };
-                match p.key_fp.cmp(&row.key_fp) {
-                    std::cmp::Ordering::Less => {}
-                    // Sorted by rule within a key; a pair spilled in two runs comes twice.
-                    std::cmp::Ordering::Equal if names.last() != Some(&p.rule) => {
-                        names.push(p.rule)
-                    }
-                    std::cmp::Ordering::Equal => {}
-                    std::cmp::Ordering::Greater => {
-                        pending = Some(p);
-                        break;
-                    }
-                }
-            }
-            row.findings = names.join(",");
+            row.findings = join.rules_of(&row.key_fp)?;
             batch.push(row);
             if batch.len() >= BATCH {
                 out.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
             }
         }
         out.push(batch);
+        // The rows' own runs are not needed once the filled ones are written.
+        drop(rows);
         let (out, failed) = out.finish_and_failure();
         self.spill_failed("keys", failed);
         Ok(Keys::from(out.into_sorted(sort_keys, key_order)))
@@ -682,6 +674,40 @@ impl Engine {
     }
 }
 
+/// The rules of each key, from (key, rule) pairs sorted by key then rule, asked in key order.
+struct RuleJoin<'a> {
+    pairs: crate::spill::Merge<'a, analyze::sighting::KeyRule>,
+    /// A pair read ahead, for a later key.
+    pending: Option<analyze::sighting::KeyRule>,
+}
+
+impl RuleJoin<'_> {
+    /// The rules with findings about `key`, comma-separated, each once.
+    fn rules_of(&mut self, key: &str) -> Result<String, SpillError> {
+        let mut names: Vec<&'static str> = Vec::new();
+        loop {
+            let p = match self.pending.take() {
+                Some(p) => p,
+                None => match self.pairs.next() {
+                    Some(p) => p?,
+                    None => break,
+                },
+            };
+            match p.key_fp.as_str().cmp(key) {
+                std::cmp::Ordering::Less => {}
+                // Sorted by rule within a key; a pair spilled in two runs comes twice.
+                std::cmp::Ordering::Equal if names.last() != Some(&p.rule) => names.push(p.rule),
+                std::cmp::Ordering::Equal => {}
+                std::cmp::Ordering::Greater => {
+                    self.pending = Some(p);
+                    break;
+                }
+            }
+        }
+        Ok(names.join(","))
+    }
+}
+
 /// A pool of `threads` threads (default: all cores) for a run.
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, EngineError> {
     let mut builder = rayon::ThreadPoolBuilder::new();
@@ -908,7 +934,6 @@ mod tests {
             ..ScanConfig::default()
         };
         let mut engine = Engine::new(&cfg).unwrap();
-        engine.memory_budget = 0;
         let finding = |i: usize, rule: &'static str, key: &str| Finding {
             rule,
             severity: Severity::High,
@@ -938,23 +963,28 @@ mod tests {
         v.extend((0..5000).map(|i| finding(i, "credential-in-url", "b")));
         v.push(finding(0, "credential-in-url", "a"));
         let findings = Findings::from(analyze::aggregate(v));
-        let rows = Spiller::new(0, key_order, sort_keys);
-        rows.push(["a", "b", "c"].map(|k| KeyRow {
-            key_fp: k.into(),
-            ..KeyRow::default()
-        }));
-        let keys = engine.key_rows(rows, &findings).unwrap().to_vec().unwrap();
-        let got: Vec<(&str, &str)> = keys
-            .iter()
-            .map(|r| (r.key_fp.as_str(), r.findings.as_str()))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("a", "credential-in-url"),
-                ("b", "cleartext-credential,credential-in-url"),
-                ("c", ""),
-            ]
-        );
+        // Rows spilled (a budget of nothing) and rows in memory.
+        for budget in [0, 1 << 30] {
+            engine.memory_budget = budget;
+            let rows = Spiller::new(budget / 2, key_order, sort_keys);
+            rows.push(["c", "a", "b"].map(|k| KeyRow {
+                key_fp: k.into(),
+                ..KeyRow::default()
+            }));
+            let keys = engine.key_rows(rows, &findings).unwrap().to_vec().unwrap();
+            let got: Vec<(&str, &str)> = keys
+                .iter()
+                .map(|r| (r.key_fp.as_str(), r.findings.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    ("a", "credential-in-url"),
+                    ("b", "cleartext-credential,credential-in-url"),
+                    ("c", ""),
+                ],
+                "budget {budget}"
+            );
+        }
     }
 }
