@@ -123,10 +123,7 @@ impl<T: Spill + 'static> Spiller<T> {
                 budget,
                 order,
                 prepare,
-                buf: Mutex::new(Buffer {
-                    items: Vec::new(),
-                    bytes: 0,
-                }),
+                buf: Mutex::new(Buffer::default()),
                 file: Mutex::new(RunFile::default()),
                 failed: AtomicBool::new(false),
             }),
@@ -146,7 +143,7 @@ impl<T: Spill + 'static> Spiller<T> {
     /// Adds records; may start writing a run when the buffer passes the budget.
     pub fn push(&self, items: impl IntoIterator<Item = T>) {
         let sh = &self.shared;
-        let over = {
+        let full = {
             let mut b = sh.buf.lock().unwrap_or_else(PoisonError::into_inner);
             if b.items.capacity() == 0 {
                 // Room for a budget's worth up front: a doubling `Vec` would hold its old and
@@ -159,18 +156,13 @@ impl<T: Spill + 'static> Spiller<T> {
                 b.bytes += item.mem_bytes();
                 b.items.push(item);
             }
-            if !self.background {
-                // Written here, by the thread that filled it.
-                sh.take_full(&mut b)
-            } else {
-                (b.bytes > sh.budget && !sh.failed.load(AtomicOrdering::Relaxed))
-                    .then(Buffer::default)
+            if !sh.over(&b) {
+                return;
             }
+            // Without a writer thread, written here by the thread that filled it.
+            (!self.background).then(|| std::mem::take(&mut *b))
         };
-        let Some(full) = over else {
-            return;
-        };
-        if !self.background {
+        if let Some(full) = full {
             sh.spill(full);
             return;
         }
@@ -215,17 +207,6 @@ impl<T: Spill + 'static> Spiller<T> {
         }
     }
 
-    /// Why spilling stopped, if it did so far (a background write still under way may fail
-    /// later: `finish_and_failure` tells for sure).
-    pub fn failure(&self) -> Option<String> {
-        self.shared
-            .file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .failed
-            .clone()
-    }
-
     /// Everything pushed: in memory as pushed if nothing was spilled, else as sorted runs.
     pub fn finish(self) -> Finished<T> {
         self.finish_and_failure().0
@@ -265,10 +246,14 @@ impl<T: Spill + 'static> Spiller<T> {
 }
 
 impl<T: Spill> Shared<T> {
-    /// The buffer, taken, if it is over budget (and spilling still works).
+    /// The buffer is over budget (and spilling still works).
+    fn over(&self, b: &Buffer<T>) -> bool {
+        b.bytes > self.budget && !self.failed.load(AtomicOrdering::Relaxed)
+    }
+
+    /// The buffer, taken, if it is over budget.
     fn take_full(&self, b: &mut Buffer<T>) -> Option<Buffer<T>> {
-        (b.bytes > self.budget && !self.failed.load(AtomicOrdering::Relaxed))
-            .then(|| std::mem::take(b))
+        self.over(b).then(|| std::mem::take(b))
     }
 
     /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
@@ -278,21 +263,21 @@ impl<T: Spill> Shared<T> {
         let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         // Another thread's run may have failed since this buffer was taken: the file's end is
         // then no longer where the next run would be recorded to start.
-        let written = match f.failed {
-            Some(_) => Err(()),
-            None => write_run(&mut f, &b.items)
-                .map_err(|e| e.to_string())
-                .map_err(|e| {
-                    f.failed = Some(e);
-                    // Drop what the failed run left past the last good one (best effort: nothing
-                    // is written after a failure anyway).
+        let written = f.failed.is_none()
+            && match write_run(&mut f, &b.items) {
+                Ok(()) => true,
+                Err(e) => {
+                    f.failed = Some(e.to_string());
+                    // Drop what the failed run left past the last good one (best effort:
+                    // nothing is written after a failure anyway).
                     let good = f.len;
                     if let Some(file) = f.file.as_mut() {
                         let _ = file.set_len(good);
                     }
-                }),
-        };
-        if written.is_err() {
+                    false
+                }
+            };
+        if !written {
             self.failed.store(true, AtomicOrdering::Relaxed);
             drop(f);
             let mut mine = self.buf.lock().unwrap_or_else(PoisonError::into_inner);
@@ -396,6 +381,14 @@ impl<T: Spill> Sorted<T> {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Every record, in order, in one table (the reports that need the whole table).
+    pub fn to_vec(&self) -> Result<Vec<T>, SpillError> {
+        if let Some(all) = self.as_slice() {
+            return Ok(all.to_vec());
+        }
+        self.iter().collect()
     }
 
     /// All records, when none was spilled.
@@ -799,8 +792,9 @@ mod tests {
             items: b.clone(),
             bytes: 0,
         });
-        assert!(s.failure().is_some());
-        let got: Vec<u32> = match s.finish() {
+        let (finished, failure) = s.finish_and_failure();
+        assert!(failure.is_some());
+        let got: Vec<u32> = match finished {
             Finished::Memory(mut v) => {
                 flaky_sort(&mut v);
                 v.iter().map(|r| r.k).collect()

@@ -334,23 +334,15 @@ pub fn merge_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
 /// own writer thread), each key folded into one row.
 pub fn sort_and_fold(v: &mut Vec<Finding>) {
     v.sort_unstable_by(merge_order);
-    let mut kept: usize = 0;
-    for i in 0..v.len() {
-        let (front, back) = v.split_at_mut(i);
-        let (Some(f), Some(last)) = (back.first_mut(), kept.checked_sub(1)) else {
-            v.swap(kept, i);
-            kept += 1;
-            continue;
-        };
-        match front.get_mut(last) {
-            Some(acc) if acc.merge_key() == f.merge_key() => merge_pair(acc, f),
-            _ => {
-                v.swap(kept, i);
-                kept += 1;
-            }
+    // `f` is the later of two neighbours, `acc` the row kept before it: folded into `acc`, it is
+    // dropped.
+    v.dedup_by(|f, acc| {
+        let same = acc.merge_key() == f.merge_key();
+        if same {
+            merge_pair(acc, f);
         }
-    }
-    v.truncate(kept);
+        same
+    });
 }
 
 /// Findings that spilled, merged: runs sorted by merge key are read as one stream, each key's
@@ -438,14 +430,9 @@ impl Findings {
         self.max
     }
 
-    /// Every finding, in report order, when none was spilled.
-    pub fn as_slice(&self) -> Option<&[Finding]> {
-        self.rows.as_slice()
-    }
-
-    /// Runs written to the spill file (0: the findings are in memory).
-    pub fn spilled_runs(&self) -> usize {
-        self.rows.spilled_runs()
+    /// The findings, as sorted runs (for the reports that write them a part at a time).
+    pub fn rows(&self) -> &Sorted<Finding> {
+        &self.rows
     }
 
     /// Calls `f` with consecutive slices of at most `n` findings, in report order.
@@ -459,12 +446,7 @@ impl Findings {
 
     /// Every finding, in report order, in one table (the reports that need the whole table).
     pub fn to_vec(&self) -> Result<Vec<Finding>, SpillError> {
-        let mut v = Vec::with_capacity(self.len());
-        self.for_each_chunk(4096, |c| -> Result<(), SpillError> {
-            v.extend_from_slice(c);
-            Ok(())
-        })?;
-        Ok(v)
+        self.rows.to_vec()
     }
 }
 

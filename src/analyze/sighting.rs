@@ -409,32 +409,14 @@ impl From<crate::spill::Sorted<KeyRow>> for Keys {
 }
 
 impl Keys {
-    pub fn len(&self) -> usize {
-        usize::try_from(self.0.len()).unwrap_or(usize::MAX)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Calls `f` with consecutive slices of at most `n` rows, in key order.
-    pub fn for_each_chunk<E: From<crate::spill::SpillError>>(
-        &self,
-        n: usize,
-        f: impl FnMut(&[KeyRow]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        self.0.for_each_chunk(n, f)
+    /// The rows, as sorted runs (for the reports that write them a part at a time).
+    pub fn rows(&self) -> &crate::spill::Sorted<KeyRow> {
+        &self.0
     }
 
     /// Every row, in one table (the reports that need the whole table).
     pub fn to_vec(&self) -> Result<Vec<KeyRow>, crate::spill::SpillError> {
-        let mut v = Vec::with_capacity(self.len());
-        self.0
-            .for_each_chunk(4096, |c| -> Result<(), crate::spill::SpillError> {
-                v.extend_from_slice(c);
-                Ok(())
-            })?;
-        Ok(v)
+        self.0.to_vec()
     }
 }
 

@@ -124,13 +124,13 @@ pub fn write_reports(
                 let parts = match kind {
                     ReportKind::Findings => write_parquet_parts(
                         kind.as_str(),
-                        |part| result.findings.for_each_chunk(PARQUET_GROUP_ROWS, part),
+                        result.findings.rows(),
                         |rows| tables::findings(rows, opts.reveal, false),
                         f,
                     ),
                     ReportKind::Keys => write_parquet_parts(
                         kind.as_str(),
-                        |part| result.keys.for_each_chunk(PARQUET_GROUP_ROWS, part),
+                        result.keys.rows(),
                         |rows| tables::key_rows(rows, opts.reveal, false),
                         f,
                     ),
@@ -156,11 +156,10 @@ pub fn write_reports(
 const PARQUET_GROUP_ROWS: usize = 16384;
 
 /// A table written one row group per `PARQUET_GROUP_ROWS` rows, read back part by part
-/// (`for_each` hands each part to its callback; `build` makes a part's frame), so the whole
-/// table is never built.
-fn write_parquet_parts<T>(
+/// (`build` makes a part's frame), so the whole table is never built.
+fn write_parquet_parts<T: crate::spill::Spill>(
     table: &'static str,
-    for_each: impl FnOnce(&mut dyn FnMut(&[T]) -> Result<(), ReportError>) -> Result<(), ReportError>,
+    rows: &crate::spill::Sorted<T>,
     build: impl Fn(&[T]) -> PolarsResult<DataFrame>,
     f: impl Write + Send,
 ) -> Result<(), ReportError> {
@@ -173,16 +172,19 @@ fn write_parquet_parts<T>(
             .ok_or_else(|| std::io::Error::other("parquet writer started twice"))?;
         ParquetWriter::new(f).batched(df.schema()).map_err(polars)
     };
-    for_each(&mut |rows: &[T]| -> Result<(), ReportError> {
-        let df = build(rows).map_err(polars)?;
-        if writer.is_none() {
-            writer = Some(start(&df)?);
-        }
-        if let Some(w) = writer.as_mut() {
-            w.write_batch(&df).map_err(polars)?;
-        }
-        Ok(())
-    })?;
+    rows.for_each_chunk(
+        PARQUET_GROUP_ROWS,
+        |rows: &[T]| -> Result<(), ReportError> {
+            let df = build(rows).map_err(polars)?;
+            if writer.is_none() {
+                writer = Some(start(&df)?);
+            }
+            if let Some(w) = writer.as_mut() {
+                w.write_batch(&df).map_err(polars)?;
+            }
+            Ok(())
+        },
+    )?;
     if writer.is_none() {
         // No rows: a file with the table's columns.
         let df = build(&[]).map_err(polars)?;

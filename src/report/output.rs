@@ -10,6 +10,7 @@ use polars::prelude::*;
 use super::{ReportError, tables};
 use crate::config::{OutputFormat, ReportKind};
 use crate::engine::ScanResult;
+use crate::spill::{Sorted, Spill};
 
 /// Creates (or truncates) `path` with mode 0600, and tightens an existing file to 0600.
 pub fn create_private(path: &Path) -> Result<BufWriter<File>, ReportError> {
@@ -139,8 +140,8 @@ pub fn write_frame(
     )
 }
 
-/// Table `kind` of `result` in CSV, NDJSON or as a JSON array. The findings table, the one that
-/// grows with the input, is never built whole: each part is built from its slice of findings,
+/// Table `kind` of `result` in CSV, NDJSON or as a JSON array. The findings and keys tables, the
+/// ones that grow with the input, are never built whole: each part is built from its rows,
 /// written, and dropped.
 pub fn write_table(
     result: &ScanResult,
@@ -154,24 +155,11 @@ pub fn write_table(
         w.write_all(b"[")?;
     }
     if kind == ReportKind::Findings {
-        write_findings(&result.findings, format, reveal, w)?;
+        let build = |rows: &[crate::model::Finding]| tables::findings(rows, reveal, true);
+        write_sorted(result.findings.rows(), format, kind.as_str(), build, w)?;
     } else if kind == ReportKind::Keys {
-        // A part at a time, like findings: a key row per credential of the traffic.
-        let mut first = true;
-        let mut text = Vec::new();
-        let mut part = |rows: &[crate::analyze::KeyRow]| -> Result<(), ReportError> {
-            let mut df = tables::key_rows(rows, reveal, true)
-                .map_err(|err| ReportError::Polars { table: "keys", err })?;
-            text.clear();
-            serialize_part(format, &mut df, first, &mut text)
-                .map_err(|err| ReportError::Polars { table: "keys", err })?;
-            first = false;
-            Ok(w.write_all(&text)?)
-        };
-        result.keys.for_each_chunk(SLICE_ROWS, &mut part)?;
-        if result.keys.is_empty() {
-            part(&[])?;
-        }
+        let build = |rows: &[crate::analyze::KeyRow]| tables::key_rows(rows, reveal, true);
+        write_sorted(result.keys.rows(), format, kind.as_str(), build, w)?;
     } else {
         let df = tables::table(result, kind, reveal, true)?;
         write_frame(format, kind.as_str(), &df, w)?;
@@ -182,29 +170,30 @@ pub fn write_table(
     Ok(())
 }
 
-/// The findings table, a few parts at a time: parts of `SLICE_ROWS` findings are read (from
-/// memory or a spill file), then built and serialized in parallel on the run's pool.
-fn write_findings(
-    findings: &crate::analyze::Findings,
+/// A table that grows with the input (findings, keys), a few parts of `SLICE_ROWS` rows at a
+/// time, built (`build`) and serialized in parallel on the run's pool: parts are slices of the
+/// rows when they are in memory, else rows read back from the spill file.
+fn write_sorted<T: Spill>(
+    rows: &Sorted<T>,
     format: OutputFormat,
-    reveal: bool,
+    table: &'static str,
+    build: impl Fn(&[T]) -> PolarsResult<DataFrame> + Sync,
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     use rayon::prelude::*;
-    let table = ReportKind::Findings.as_str();
-    if let Some(rows) = findings.as_slice() {
+    if let Some(rows) = rows.as_slice() {
         // In memory: each part is built straight from its slice, nothing copied.
         let part = |i: usize| {
             let from = (i * SLICE_ROWS).min(rows.len());
             let to = (from + SLICE_ROWS).min(rows.len());
-            tables::findings(rows.get(from..to).unwrap_or_default(), reveal, true)
+            build(rows.get(from..to).unwrap_or_default())
         };
         return write_parts(format, table, part_count(rows.len()), part, w);
     }
     let in_flight = 2 * rayon::current_num_threads().max(1);
     let mut first = true;
-    let mut pending: Vec<Vec<crate::model::Finding>> = Vec::with_capacity(in_flight);
-    let flush = |pending: &mut Vec<Vec<crate::model::Finding>>,
+    let mut pending: Vec<Vec<T>> = Vec::with_capacity(in_flight);
+    let flush = |pending: &mut Vec<Vec<T>>,
                  first: &mut bool,
                  w: &mut dyn Write|
      -> Result<(), ReportError> {
@@ -213,7 +202,7 @@ fn write_findings(
             .par_iter()
             .enumerate()
             .map(|(i, rows)| {
-                let mut df = tables::findings(rows, reveal, true)?;
+                let mut df = build(rows)?;
                 let mut out = Vec::new();
                 serialize_part(format, &mut df, head && i == 0, &mut out)?;
                 Ok(out)
@@ -226,7 +215,7 @@ fn write_findings(
         pending.clear();
         Ok(())
     };
-    findings.for_each_chunk(SLICE_ROWS, |rows| -> Result<(), ReportError> {
+    rows.for_each_chunk(SLICE_ROWS, |rows| -> Result<(), ReportError> {
         pending.push(rows.to_vec());
         if pending.len() == in_flight {
             flush(&mut pending, &mut first, w)?;
@@ -376,7 +365,7 @@ mod tests {
             findings: crate::analyze::aggregate_spilled(&runs, 0).unwrap().0,
             ..Default::default()
         };
-        assert!(spilled.findings.spilled_runs() > 1);
+        assert!(spilled.findings.rows().spilled_runs() > 1);
         assert_eq!(spilled.findings.len(), in_memory.findings.len());
         assert_eq!(spilled.findings.max_severity(), Some(Severity::Critical));
         assert_eq!(in_memory.findings.max_severity(), Some(Severity::Critical));
