@@ -22,7 +22,7 @@ use crate::config::{Input, ReportKind, ScanConfig};
 use crate::ingest::detect::{self, Format};
 use crate::ingest::pcap::shard::ExchangeSink;
 use crate::ingest::{self, IngestConfig, IngestError};
-use crate::model::{Exchange, Finding, Locator, SourceStats, Timestamp, Transport};
+use crate::model::{Exchange, Finding, Locator, Severity, SourceStats, Timestamp, Transport};
 use crate::recognize::{RecognizeError, Recognizer};
 use crate::secret::{Fingerprinter, Sensitive};
 use crate::spill::{Finished, SpillError, Spiller};
@@ -123,6 +123,9 @@ pub struct Engine {
 
 /// Default for `Engine::shard_min_bytes`.
 pub const SHARD_MIN_BYTES: u64 = 32 << 20;
+
+/// The kinds of record a run has already warned it could not spill.
+type Warned = Mutex<BTreeSet<&'static str>>;
 
 /// Default for `Engine::memory_budget`.
 pub const MEMORY_BUDGET: usize = 64 << 20;
@@ -280,47 +283,60 @@ impl Engine {
             cx,
         } = acc;
         let cx = cx.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let half = self.memory_budget / 2;
+        let warned = Warned::default();
         let keys = Spiller::new(
-            self.memory_budget / 2,
+            half,
             analyze::sighting::key_order,
             analyze::sighting::sort_keys,
         );
-        let (sightings, failed) = sightings.finish_and_failure();
-        self.spill_failed("sightings", failed);
-        match sightings {
-            Finished::Memory(mut v) => {
-                v.iter_mut().for_each(fix);
-                par_sort_sightings(&mut v);
-                self.correlate(&cx, &v, &found, &keys);
-            }
-            Finished::Spilled(sorted) => {
-                let mut batch: Vec<Sighting> = Vec::with_capacity(CORRELATION_BATCH);
-                for s in sorted.iter() {
-                    let mut s = s?;
-                    fix(&mut s);
-                    let new_key = batch.last().is_some_and(|l| l.key_fp != s.key_fp);
-                    if batch.len() >= CORRELATION_BATCH && new_key {
-                        self.correlate(&cx, &batch, &found, &keys);
-                        batch.clear();
+        // The scan's findings are folded while the correlation rules run: two merges of spilled
+        // runs, each on one thread, side by side. Both fill one output spiller; the correlation
+        // rules' findings have rule ids of their own, so no merge key is on both sides. On one
+        // thread the correlation goes first, while the output spiller is still nearly empty.
+        let out = analyze::output_spiller(half);
+        let (correlated, scanned) = rayon::join(
+            || -> Result<Option<Severity>, EngineError> {
+                let corr = Spiller::new(half, analyze::merge_order, analyze::sort_and_fold);
+                let (sightings, failed) = sightings.finish_and_failure();
+                self.spill_failed(&warned, "sightings", failed);
+                match sightings {
+                    Finished::Memory(mut v) => {
+                        v.iter_mut().for_each(fix);
+                        par_sort_sightings(&mut v);
+                        self.correlate(&cx, &v, &corr, &keys);
                     }
-                    batch.push(s);
+                    Finished::Spilled(sorted) => {
+                        let mut batch: Vec<Sighting> = Vec::with_capacity(CORRELATION_BATCH);
+                        for s in sorted.iter() {
+                            let mut s = s?;
+                            fix(&mut s);
+                            let new_key = batch.last().is_some_and(|l| l.key_fp != s.key_fp);
+                            if batch.len() >= CORRELATION_BATCH && new_key {
+                                self.correlate(&cx, &batch, &corr, &keys);
+                                batch.clear();
+                            }
+                            batch.push(s);
+                        }
+                        self.correlate(&cx, &batch, &corr, &keys);
+                    }
                 }
-                self.correlate(&cx, &batch, &found, &keys);
-            }
-        }
-        let (found, failed) = found.finish_and_failure();
-        self.spill_failed("findings", failed);
-        let findings = match found {
-            Finished::Memory(v) => Findings::from(analyze::aggregate(v)),
-            Finished::Spilled(sorted) => {
-                let (findings, failed) =
-                    analyze::aggregate_spilled(&sorted, self.memory_budget / 2)?;
-                self.spill_failed("findings", failed);
-                findings
-            }
-        };
+                let (corr, failed) = corr.finish_and_failure();
+                self.spill_failed(&warned, "findings", failed);
+                self.fold_findings(corr, &out)
+            },
+            || -> Result<Option<Severity>, EngineError> {
+                let (found, failed) = found.finish_and_failure();
+                self.spill_failed(&warned, "findings", failed);
+                self.fold_findings(found, &out)
+            },
+        );
+        let max = scanned?.max(correlated?);
+        let (out, failed) = out.finish_and_failure();
+        self.spill_failed(&warned, "findings", failed);
+        let findings = Findings::from_output(out, max);
         let keys = if self.keep_keys {
-            self.key_rows(keys, &findings)?
+            self.key_rows(keys, &findings, &warned)?
         } else {
             Keys::default()
         };
@@ -334,10 +350,33 @@ impl Engine {
         })
     }
 
+    /// Findings as pushed (in memory or spilled runs), each merge key folded into one row, into
+    /// `out`. Returns their highest severity.
+    fn fold_findings(
+        &self,
+        found: Finished<Finding>,
+        out: &Spiller<Finding>,
+    ) -> Result<Option<Severity>, EngineError> {
+        match found {
+            Finished::Memory(v) => {
+                let v = analyze::fold(v);
+                let max = v.iter().map(|f| f.severity).max();
+                out.push(v);
+                Ok(max)
+            }
+            Finished::Spilled(sorted) => Ok(analyze::fold_into(&sorted, out)?),
+        }
+    }
+
     /// The key rows, each with the rules that found something about its key: the (key, rule)
     /// pairs of the findings, sorted by key (spilled past the budget like the rest), are joined
     /// with the rows, which are in key order too.
-    fn key_rows(&self, rows: Spiller<KeyRow>, findings: &Findings) -> Result<Keys, EngineError> {
+    fn key_rows(
+        &self,
+        rows: Spiller<KeyRow>,
+        findings: &Findings,
+        warned: &Warned,
+    ) -> Result<Keys, EngineError> {
         use analyze::sighting::{KeyRule, key_order, key_rule_order, sort_key_rules, sort_keys};
         const BATCH: usize = 4096;
         let half = self.memory_budget / 2;
@@ -350,14 +389,14 @@ impl Engine {
             Ok(())
         })?;
         let (pairs, failed) = pairs.finish_and_failure();
-        self.spill_failed("key findings", failed);
+        self.spill_failed(warned, "key findings", failed);
         let pairs = pairs.into_sorted(sort_key_rules, key_rule_order);
         let mut join = RuleJoin {
             pairs: pairs.iter(),
             pending: None,
         };
         let (rows, failed) = rows.finish_and_failure();
-        self.spill_failed("keys", failed);
+        self.spill_failed(warned, "keys", failed);
         let rows = match rows {
             // In memory: filled in place.
             Finished::Memory(mut v) => {
@@ -383,13 +422,24 @@ impl Engine {
         // The rows' own runs are not needed once the filled ones are written.
         drop(rows);
         let (out, failed) = out.finish_and_failure();
-        self.spill_failed("keys", failed);
+        self.spill_failed(warned, "keys", failed);
         Ok(Keys::from(out.into_sorted(sort_keys, key_order)))
     }
 
     /// The warning for records that could not be spilled (they were kept in memory).
-    fn spill_failed(&self, what: &str, failure: Option<String>) {
-        if let Some(e) = failure {
+    /// Once per kind of record and run: several spillers hold findings (the scan's, the
+    /// correlation rules', the report order's), and one that cannot write a file means they all
+    /// cannot.
+    fn spill_failed(&self, warned: &Warned, what: &'static str, failure: Option<String>) {
+        let first = || {
+            warned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(what)
+        };
+        if let Some(e) = failure
+            && first()
+        {
             (self.on_warning)(&format!(
                 "cannot spill {what} (in {}): {e}; they were kept in memory",
                 std::env::temp_dir().display()
@@ -971,7 +1021,11 @@ mod tests {
                 key_fp: k.into(),
                 ..KeyRow::default()
             }));
-            let keys = engine.key_rows(rows, &findings).unwrap().to_vec().unwrap();
+            let keys = engine
+                .key_rows(rows, &findings, &Warned::default())
+                .unwrap()
+                .to_vec()
+                .unwrap();
             let got: Vec<(&str, &str)> = keys
                 .iter()
                 .map(|r| (r.key_fp.as_str(), r.findings.as_str()))

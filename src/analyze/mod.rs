@@ -129,7 +129,15 @@ pub fn check_exchange(
 /// a count and the first/last time seen; keeps the earliest locator. The result is sorted by
 /// severity (highest first), then count (highest first), then the merge key, so output is stable
 /// whatever the thread count or input order.
-pub fn aggregate(mut v: Vec<Finding>) -> Vec<Finding> {
+pub fn aggregate(v: Vec<Finding>) -> Vec<Finding> {
+    let mut v = fold(v);
+    sort_findings(&mut v);
+    v
+}
+
+/// `aggregate` without the sort: each merge key's findings folded into one row, rows in no
+/// particular order.
+pub fn fold(mut v: Vec<Finding>) -> Vec<Finding> {
     // In place (the run's findings are at its memory peak here, and a second table of them would
     // double it), by hash in one pass: the kept rows are compacted to the front, a duplicate is
     // folded into its row where it stands. `merge_pair` does not depend on the order it sees
@@ -152,7 +160,6 @@ pub fn aggregate(mut v: Vec<Finding>) -> Vec<Finding> {
         kept += 1;
     }
     v.truncate(kept);
-    sort_findings(&mut v);
     v
 }
 
@@ -353,8 +360,25 @@ pub fn aggregate_spilled(
     runs: &Sorted<Finding>,
     budget: usize,
 ) -> Result<(Findings, Option<String>), SpillError> {
+    let out = output_spiller(budget);
+    let max = fold_into(runs, &out)?;
+    let (out, failed) = out.finish_and_failure();
+    Ok((Findings::from_output(out, max), failed))
+}
+
+/// Where aggregated rows go to be put in report order (`fold_into`, `Findings::from_output`).
+pub fn output_spiller(budget: usize) -> Spiller<Finding> {
+    Spiller::new(budget, output_order, sort_output)
+}
+
+/// The folding half of `aggregate_spilled`: `runs`' rows, each merge key folded into one, pushed
+/// to `out` (an `output_spiller`). Returns the highest severity. Several calls may fill one
+/// `out` at once, as long as no merge key is in two of their inputs.
+pub fn fold_into(
+    runs: &Sorted<Finding>,
+    out: &Spiller<Finding>,
+) -> Result<Option<Severity>, SpillError> {
     const BATCH: usize = 4096;
-    let out = Spiller::new(budget, output_order, sort_output);
     let mut batch = Vec::with_capacity(BATCH);
     let mut cur: Option<Finding> = None;
     let mut max: Option<Severity> = None;
@@ -376,15 +400,7 @@ pub fn aggregate_spilled(
     max = max.max(cur.as_ref().map(|f| f.severity));
     batch.extend(cur);
     out.push(batch);
-    let (out, failed) = out.finish_and_failure();
-    let findings = match out {
-        Finished::Memory(mut v) => {
-            sort_findings(&mut v);
-            Findings::from(v)
-        }
-        Finished::Spilled(rows) => Findings { rows, max },
-    };
-    Ok((findings, failed))
+    Ok(max)
 }
 
 /// A run's findings, merged and in report order: in memory, or (past the run's memory budget)
@@ -417,6 +433,18 @@ impl From<Vec<Finding>> for Findings {
 }
 
 impl Findings {
+    /// The rows an `output_spiller` was given (each merge key once), in report order; `max` is
+    /// their highest severity.
+    pub fn from_output(out: Finished<Finding>, max: Option<Severity>) -> Self {
+        match out {
+            Finished::Memory(mut v) => {
+                sort_findings(&mut v);
+                Findings::from(v)
+            }
+            Finished::Spilled(rows) => Findings { rows, max },
+        }
+    }
+
     pub fn len(&self) -> usize {
         usize::try_from(self.rows.len()).unwrap_or(usize::MAX)
     }
