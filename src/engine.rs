@@ -124,11 +124,11 @@ pub struct Engine {
 /// Default for `Engine::shard_min_bytes`.
 pub const SHARD_MIN_BYTES: u64 = 32 << 20;
 
-/// The kinds of record a run has already warned it could not spill.
-type Warned = Mutex<BTreeSet<&'static str>>;
-
 /// Default for `Engine::memory_budget`.
 pub const MEMORY_BUDGET: usize = 64 << 20;
+
+/// The kinds of record a run has already warned it could not spill.
+type Warned = Mutex<BTreeSet<&'static str>>;
 
 /// Records a worker collects before it hands them to the run's `Accumulator`.
 const FLUSH_RECORDS: usize = 4096;
@@ -323,12 +323,12 @@ impl Engine {
                 }
                 let (corr, failed) = corr.finish_and_failure();
                 self.spill_failed(&warned, "findings", failed);
-                self.fold_findings(corr, &out)
+                Ok(analyze::fold_into(corr, &out)?)
             },
             || -> Result<Option<Severity>, EngineError> {
                 let (found, failed) = found.finish_and_failure();
                 self.spill_failed(&warned, "findings", failed);
-                self.fold_findings(found, &out)
+                Ok(analyze::fold_into(found, &out)?)
             },
         );
         let max = scanned?.max(correlated?);
@@ -348,24 +348,6 @@ impl Engine {
             keys,
             exchanges,
         })
-    }
-
-    /// Findings as pushed (in memory or spilled runs), each merge key folded into one row, into
-    /// `out`. Returns their highest severity.
-    fn fold_findings(
-        &self,
-        found: Finished<Finding>,
-        out: &Spiller<Finding>,
-    ) -> Result<Option<Severity>, EngineError> {
-        match found {
-            Finished::Memory(v) => {
-                let v = analyze::fold(v);
-                let max = v.iter().map(|f| f.severity).max();
-                out.push(v);
-                Ok(max)
-            }
-            Finished::Spilled(sorted) => Ok(analyze::fold_into(&sorted, out)?),
-        }
     }
 
     /// The key rows, each with the rules that found something about its key: the (key, rule)
@@ -431,14 +413,11 @@ impl Engine {
     /// correlation rules', the report order's), and one that cannot write a file means they all
     /// cannot.
     fn spill_failed(&self, warned: &Warned, what: &'static str, failure: Option<String>) {
-        let first = || {
-            warned
+        if let Some(e) = failure
+            && warned
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(what)
-        };
-        if let Some(e) = failure
-            && first()
         {
             (self.on_warning)(&format!(
                 "cannot spill {what} (in {}): {e}; they were kept in memory",

@@ -354,14 +354,16 @@ pub fn sort_and_fold(v: &mut Vec<Finding>) {
 
 /// Findings that spilled, merged: runs sorted by merge key are read as one stream, each key's
 /// rows folded into one (`merge_pair`, so the row is the one `aggregate` would give), and the
-/// rows sorted into report order through a second spill.
-/// Also returns why the second spill stopped, if it did (the rows were then kept in memory).
+/// rows sorted into report order through a second spill. (The engine does the same with two
+/// inputs folded side by side.) Also returns why the second spill stopped, if it did (the rows
+/// were then kept in memory).
+#[cfg(test)]
 pub fn aggregate_spilled(
     runs: &Sorted<Finding>,
     budget: usize,
 ) -> Result<(Findings, Option<String>), SpillError> {
     let out = output_spiller(budget);
-    let max = fold_into(runs, &out)?;
+    let max = fold_sorted(runs, &out)?;
     let (out, failed) = out.finish_and_failure();
     Ok((Findings::from_output(out, max), failed))
 }
@@ -371,10 +373,26 @@ pub fn output_spiller(budget: usize) -> Spiller<Finding> {
     Spiller::new(budget, output_order, sort_output)
 }
 
-/// The folding half of `aggregate_spilled`: `runs`' rows, each merge key folded into one, pushed
-/// to `out` (an `output_spiller`). Returns the highest severity. Several calls may fill one
-/// `out` at once, as long as no merge key is in two of their inputs.
+/// Findings as a spiller gathered them (in memory, or runs sorted by merge key), each merge key
+/// folded into one row, pushed to `out` (an `output_spiller`). Returns their highest severity.
+/// Several calls may fill one `out` at once, as long as no merge key is in two of their inputs.
 pub fn fold_into(
+    found: Finished<Finding>,
+    out: &Spiller<Finding>,
+) -> Result<Option<Severity>, SpillError> {
+    match found {
+        Finished::Memory(v) => {
+            let v = fold(v);
+            let max = v.iter().map(|f| f.severity).max();
+            out.push(v);
+            Ok(max)
+        }
+        Finished::Spilled(runs) => fold_sorted(&runs, out),
+    }
+}
+
+/// `fold_into` for runs sorted by merge key: equal keys are neighbours in the merged stream.
+fn fold_sorted(
     runs: &Sorted<Finding>,
     out: &Spiller<Finding>,
 ) -> Result<Option<Severity>, SpillError> {
