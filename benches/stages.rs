@@ -217,8 +217,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("correlation_rules", |b| {
         b.iter(|| {
             let mut sorted = sightings.clone();
-            let mut cx = CorrelationCtx::default();
-            sorted.iter().for_each(|s| cx.note(s));
+            let cx = CorrelationCtx::of(&sorted);
             par_sort_sightings(&mut sorted);
             let groups = groups(&sorted);
             let mut out = Vec::new();

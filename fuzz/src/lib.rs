@@ -759,8 +759,7 @@ pub fn recognize(data: &[u8]) {
     let mut out = Vec::new();
     analyze::check_exchange(&rules, &cx, &mut out);
     let mut sightings = analyze::sighting::sightings_of(&ex, &rec, 1);
-    let mut ccx = analyze::CorrelationCtx::default();
-    sightings.iter().for_each(|s| ccx.note(s));
+    let ccx = analyze::CorrelationCtx::of(&sightings);
     analyze::sighting::sort_sightings(&mut sightings);
     let groups = analyze::sighting::groups(&sightings);
     for r in analyze::rules::correlation_rules() {
@@ -784,18 +783,16 @@ fn spilling_engine() -> &'static Engine {
 }
 
 fn make_engine(memory_budget: usize) -> Engine {
-    {
-        let cfg = ScanConfig {
-            salt: Some(b"fuzz".to_vec()),
-            threads: Some(1),
-            reports: vec![ReportKind::Findings, ReportKind::Exchanges],
-            format: OutputFormat::Json,
-            ..ScanConfig::default()
-        };
-        let mut e = Engine::new(&cfg).expect("engine builds");
-        e.memory_budget = memory_budget;
-        e
-    }
+    let cfg = ScanConfig {
+        salt: Some(b"fuzz".to_vec()),
+        threads: Some(1),
+        reports: vec![ReportKind::Findings, ReportKind::Exchanges],
+        format: OutputFormat::Json,
+        ..ScanConfig::default()
+    };
+    let mut e = Engine::new(&cfg).expect("engine builds");
+    e.memory_budget = memory_budget;
+    e
 }
 
 /// A whole scan of arbitrary bytes through the engine's per-input path (format detection,

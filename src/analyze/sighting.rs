@@ -317,6 +317,14 @@ pub struct CorrelationCtx {
 }
 
 impl CorrelationCtx {
+    /// The context of all of a run's `sightings` at once (a run that spills notes them as they
+    /// arrive instead).
+    pub fn of(sightings: &[Sighting]) -> Self {
+        let mut cx = CorrelationCtx::default();
+        sightings.iter().for_each(|s| cx.note(s));
+        cx
+    }
+
     /// Takes note of what a sighting tells beyond its key (call for every sighting of the run).
     pub fn note(&mut self, s: &Sighting) {
         if s.is_login && s.side == Side::Response && s.location == Location::SetCookie {
@@ -542,8 +550,7 @@ pub mod testing {
     }
 
     pub fn run(rule: &dyn crate::analyze::CorrelationRule, mut s: Vec<Sighting>) -> Vec<Finding> {
-        let mut cx = CorrelationCtx::default();
-        s.iter().for_each(|x| cx.note(x));
+        let cx = CorrelationCtx::of(&s);
         par_sort_sightings(&mut s);
         let mut out = Vec::new();
         rule.check(&cx, &groups(&s), &mut out);
