@@ -2,15 +2,17 @@
 //! thread and only decodes frames far enough to route them (IP fragments are put back together
 //! first, so every piece of a datagram lands in one place); each TCP segment goes, by a hash of
 //! its symmetric connection key (`reassembly::key_of`, so both directions meet), to one of N
-//! worker threads. Each worker owns a `Reassembler`, an `Http1Handler` and an `ExchangeSink`
-//! (the engine's recognition, rules and sightings), so connections never share state.
+//! shards. Each shard owns a `Reassembler`, an `Http1Handler` and an `ExchangeSink` (the
+//! engine's recognition, rules and sightings), so connections never share state. Shard 0 runs
+//! on the reading thread itself, on segments borrowed from the read buffer; the others run on
+//! worker threads, so N shards keep N cores busy, not N + 1 threads on N cores.
 //!
-//! Segments travel in batches (payload bytes copied once into a reused buffer) over bounded
-//! channels, so memory stays flat whatever the file size and a slow worker slows the reader
-//! instead of piling up data. The reader also keeps the capture clock and tells every worker
-//! when a single reassembler would have swept idle connections, so results do not depend on
-//! how connections were spread (as long as no reassembly bound is hit: the connection and
-//! buffer bounds are divided between workers).
+//! Segments travel to the workers in batches (payload bytes copied once into a reused buffer)
+//! over bounded channels, so memory stays flat whatever the file size and a slow worker slows
+//! the reader instead of piling up data. The reader also keeps the capture clock and tells every
+//! shard when a single reassembler would have swept idle connections, so results do not depend
+//! on how connections were spread (as long as no reassembly bound is hit: the connection and
+//! buffer bounds are divided between shards in proportion to their share of connections).
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -33,8 +35,15 @@ const BATCH_SEGMENTS: usize = 2048;
 /// few large bodies does not stall the reader while the other worker idles (4 → 16: 2 threads
 /// on 1 GiB 1.92 → 1.81 s; 64 gained nothing and held 30 MiB more).
 const QUEUE_DEPTH: usize = 16;
+/// The reader's own work (reading, frame decoding, routing to the workers) as a share of a
+/// whole 2-thread scan's CPU. Shard 0, on the reader's thread, takes that much less of the
+/// connections, so every thread ends at about the same time. Measured on the generated 1 GiB
+/// capture: with 0.14 (the reader's share of a 1-thread profile) the reader's thread was busy
+/// 100% and the worker 85%, which solves to 0.21. 2 threads, medians of 7 interleaved runs:
+/// 0.14 1.76 s, 0.20 1.69 s, 0.26 1.79 s.
+const READER_COST: f64 = 0.21;
 
-/// What a worker does with each exchange its connections produce. Moved into the worker thread
+/// What a shard does with each exchange its connections produce. Moved into the worker thread
 /// and handed back at the end.
 pub trait ExchangeSink: Send {
     fn exchange(&mut self, ex: Exchange);
@@ -97,8 +106,65 @@ impl Batch {
     }
 }
 
-/// Which worker a connection belongs to: a mix of its symmetric key, so both directions agree.
-fn shard_of(a: SocketAddr, b: SocketAddr, n: usize) -> usize {
+/// How connections are spread over shards: shard `i` takes the connections whose hash is
+/// below `cuts[i]` (and not below the cut before).
+#[derive(Debug, Clone)]
+struct Split {
+    cuts: Vec<u64>,
+    shares: Vec<f64>,
+}
+
+impl Split {
+    /// `n` shards; shard 0 shares its thread with the reader, so it takes less.
+    fn new(n: usize) -> Split {
+        let n = n.max(1);
+        let first = if n == 1 {
+            1.0
+        } else {
+            ((1.0 / n as f64 - READER_COST) / (1.0 - READER_COST)).max(0.0)
+        };
+        let rest = if n == 1 {
+            0.0
+        } else {
+            (1.0 - first) / (n - 1) as f64
+        };
+        let shares: Vec<f64> = (0..n).map(|i| if i == 0 { first } else { rest }).collect();
+        let mut sum = 0.0;
+        let cuts = shares
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                sum += s;
+                if i + 1 == n {
+                    u64::MAX
+                } else {
+                    // Saturating cast: a share of 1.0 is the whole space.
+                    (sum * 18_446_744_073_709_551_616.0) as u64
+                }
+            })
+            .collect();
+        Split { cuts, shares }
+    }
+
+    /// Which shard a connection belongs to: a mix of its symmetric key, so both directions
+    /// agree.
+    fn of(&self, a: SocketAddr, b: SocketAddr) -> usize {
+        let h = conn_hash(a, b);
+        self.cuts
+            .iter()
+            .position(|&c| h < c)
+            .unwrap_or(self.cuts.len().saturating_sub(1))
+    }
+
+    /// Shard `i`'s part of a bound shared by all shards (at least 1).
+    fn part(&self, i: usize, whole: usize) -> usize {
+        let share = self.shares.get(i).copied().unwrap_or(1.0);
+        ((whole as f64 * share).ceil() as usize).max(1)
+    }
+}
+
+/// A hash of a connection's symmetric key.
+fn conn_hash(a: SocketAddr, b: SocketAddr) -> u64 {
     let (x, y) = key_of(a, b);
     let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut mix = |v: u64| {
@@ -116,12 +182,74 @@ fn shard_of(a: SocketAddr, b: SocketAddr, n: usize) -> usize {
         }
         mix(u64::from(addr.port()));
     }
-    ((u128::from(h) * n as u128) >> 64) as usize
+    h
 }
 
-/// The reader side: routes segments into per-worker batches and keeps the capture clock.
-struct Router {
+/// One shard's connection state: a reassembler feeding an HTTP handler, on whichever thread.
+struct Shard<'h, 'a> {
+    reasm: Reassembler<Http1Handler<'a>>,
+    handler: &'h mut Http1Handler<'a>,
+    first_bound: Option<u64>,
+}
+
+/// What a shard counted, handed back at the end.
+struct ShardOut {
+    reasm: ReasmCounters,
+    first_bound: Option<u64>,
+    opens: Vec<u64>,
+}
+
+impl<'h, 'a> Shard<'h, 'a> {
+    fn new(cfg: ReasmConfig, handler: &'h mut Http1Handler<'a>, record_opens: bool) -> Self {
+        let mut reasm = Reassembler::new(cfg);
+        reasm.use_external_clock();
+        if record_opens {
+            reasm.record_opens();
+        }
+        Shard {
+            reasm,
+            handler,
+            first_bound: None,
+        }
+    }
+
+    fn segment(&mut self, seg: &Segment<'_>, meta: Meta) {
+        self.reasm.segment(seg, meta, self.handler);
+        if self.first_bound.is_none() {
+            let rc = self.reasm.counters();
+            if rc.ooo_limit_hits + rc.evictions > 0 {
+                self.first_bound = Some(meta.frame);
+            }
+        }
+    }
+
+    fn sweep(&mut self, now: Timestamp, meta: Meta) {
+        self.reasm.tick(now, meta, self.handler);
+    }
+
+    /// The capture ends at capture time `now`.
+    fn clock(&mut self, now: Timestamp) {
+        self.reasm.set_now(now);
+    }
+
+    /// Every connection still open is closed.
+    fn finish(mut self) -> ShardOut {
+        self.reasm.finish_all(self.handler);
+        ShardOut {
+            opens: self.reasm.take_opens(),
+            reasm: self.reasm.counters().clone(),
+            first_bound: self.first_bound,
+        }
+    }
+}
+
+/// The reader side: runs shard 0 in place, routes the other shards' segments into per-worker
+/// batches and keeps the capture clock.
+struct Router<'h, 'a> {
     clock: SweepClock,
+    split: Split,
+    local: Shard<'h, 'a>,
+    /// The batch being filled for shard `w`, at `w - 1`.
     current: Vec<Batch>,
     txs: Vec<SyncSender<Batch>>,
     spare: Receiver<Batch>,
@@ -129,21 +257,22 @@ struct Router {
     broken: bool,
 }
 
-impl Router {
+impl Router<'_, '_> {
     fn fresh(&self) -> Batch {
         self.spare.try_recv().unwrap_or_default()
     }
 
-    fn send(&mut self, w: usize) {
+    /// Sends the batch of worker slot `i` (shard `i + 1`).
+    fn send(&mut self, i: usize) {
         if self.broken {
-            if let Some(b) = self.current.get_mut(w) {
+            if let Some(b) = self.current.get_mut(i) {
                 b.recs.clear();
                 b.bytes.clear();
             }
             return;
         }
         let next = self.fresh();
-        let (Some(slot), Some(tx)) = (self.current.get_mut(w), self.txs.get(w)) else {
+        let (Some(slot), Some(tx)) = (self.current.get_mut(i), self.txs.get(i)) else {
             return;
         };
         let full = std::mem::replace(slot, next);
@@ -152,32 +281,37 @@ impl Router {
         }
     }
 
-    /// Sends whatever is gathered, and the final capture time, to every worker.
-    fn close(&mut self) {
+    /// Sends whatever is gathered, and the final capture time, to every worker, and ends
+    /// shard 0.
+    fn close(mut self) -> ShardOut {
         let now = self.clock.now();
-        for w in 0..self.current.len() {
-            if let Some(b) = self.current.get_mut(w) {
+        for i in 0..self.current.len() {
+            if let Some(b) = self.current.get_mut(i) {
                 b.control(Op::Clock, Meta::default(), now);
             }
-            self.send(w);
+            self.send(i);
         }
         self.txs.clear();
+        self.local.clock(now);
+        self.local.finish()
     }
 }
 
-impl Segments for Router {
+impl Segments for Router<'_, '_> {
     fn segment(&mut self, seg: &Segment<'_>, meta: Meta) {
-        let n = self.current.len();
         if self.clock.advance(meta.ts) {
             let now = self.clock.now();
-            for w in 0..n {
-                if let Some(b) = self.current.get_mut(w) {
-                    b.control(Op::Sweep, meta, now);
-                }
+            self.local.sweep(now, meta);
+            for b in &mut self.current {
+                b.control(Op::Sweep, meta, now);
             }
         }
-        let w = shard_of(seg.src, seg.dst, n);
-        let Some(b) = self.current.get_mut(w) else {
+        let w = self.split.of(seg.src, seg.dst);
+        let Some(i) = w.checked_sub(1) else {
+            self.local.segment(seg, meta);
+            return;
+        };
+        let Some(b) = self.current.get_mut(i) else {
             return;
         };
         let start = b.bytes.len();
@@ -197,12 +331,12 @@ impl Segments for Router {
             len: seg.payload.len(),
         });
         if b.full() {
-            self.send(w);
+            self.send(i);
         }
     }
 
     fn bound_hit(&self) -> bool {
-        // Workers note their own reassembly bounds; only IP reassembly happens here.
+        // Shards note their own reassembly bounds; only IP reassembly happens here.
         false
     }
 }
@@ -210,10 +344,8 @@ impl Segments for Router {
 /// What one worker hands back.
 struct WorkerOut<K> {
     sink: K,
-    reasm: ReasmCounters,
     hstats: SourceStats,
-    first_bound: Option<u64>,
-    opens: Vec<u64>,
+    shard: ShardOut,
 }
 
 fn work<K: ExchangeSink>(
@@ -226,15 +358,10 @@ fn work<K: ExchangeSink>(
     record_opens: bool,
 ) -> WorkerOut<K> {
     let mut hstats = SourceStats::default();
-    let mut first_bound = None;
-    let (reasm, opens) = {
+    let shard = {
         let mut emit = |ex: Exchange| sink.exchange(ex);
         let mut handler = Http1Handler::new(source, cfg, &mut hstats, &mut emit);
-        let mut reasm = Reassembler::new(reasm_cfg);
-        reasm.use_external_clock();
-        if record_opens {
-            reasm.record_opens();
-        }
+        let mut shard = Shard::new(reasm_cfg, &mut handler, record_opens);
         while let Ok(mut batch) = rx.recv() {
             for r in &batch.recs {
                 match r.op {
@@ -250,16 +377,10 @@ fn work<K: ExchangeSink>(
                             rst: r.rst,
                             payload,
                         };
-                        reasm.segment(&seg, r.meta, &mut handler);
-                        if first_bound.is_none() {
-                            let rc = reasm.counters();
-                            if rc.ooo_limit_hits + rc.evictions > 0 {
-                                first_bound = Some(r.meta.frame);
-                            }
-                        }
+                        shard.segment(&seg, r.meta);
                     }
-                    Op::Sweep => reasm.tick(r.now, r.meta, &mut handler),
-                    Op::Clock => reasm.set_now(r.now),
+                    Op::Sweep => shard.sweep(r.now, r.meta),
+                    Op::Clock => shard.clock(r.now),
                 }
             }
             batch.recs.clear();
@@ -267,16 +388,12 @@ fn work<K: ExchangeSink>(
             // The reader may be gone already (end of input): then the batch is simply freed.
             let _ = back.send(batch);
         }
-        reasm.finish_all(&mut handler);
-        let opens = reasm.take_opens();
-        (reasm.counters().clone(), opens)
+        shard.finish()
     };
     WorkerOut {
         sink,
-        reasm,
         hstats,
-        first_bound,
-        opens,
+        shard,
     }
 }
 
@@ -322,7 +439,7 @@ impl ConnIds {
     }
 }
 
-/// What a sharded read produced: each worker's sink (in worker order) and the connection
+/// What a sharded read produced: each shard's sink (in shard order) and the connection
 /// numbering (filled only when asked for).
 pub struct Sharded<K> {
     pub sinks: Vec<K>,
@@ -330,8 +447,9 @@ pub struct Sharded<K> {
 }
 
 /// Reads a whole pcap or pcapng stream like `read_capture`, spreading connections over one
-/// worker thread per sink. `number_connections`: also work out `ConnIds` (costs 8 bytes per
-/// connection), for callers that show connection ids.
+/// shard per sink: the first runs on the calling thread, each other one on a worker thread.
+/// `number_connections`: also work out `ConnIds` (costs 8 bytes per connection), for callers
+/// that show connection ids.
 pub fn read_capture_sharded<K: ExchangeSink>(
     input: &mut dyn Read,
     source: &Arc<str>,
@@ -340,44 +458,59 @@ pub fn read_capture_sharded<K: ExchangeSink>(
     sinks: Vec<K>,
     number_connections: bool,
 ) -> (Result<(), IngestError>, Sharded<K>) {
-    let n = sinks.len().max(1);
+    let mut sinks = sinks.into_iter();
+    let Some(mut first) = sinks.next() else {
+        let e = IngestError::Unsupported("no shard to read into".to_string());
+        let none = Sharded {
+            sinks: Vec::new(),
+            conn_ids: ConnIds::default(),
+        };
+        return (Err(e), none);
+    };
+    let others: Vec<K> = sinks.collect();
+    let split = Split::new(1 + others.len());
     let base = ReasmConfig::from(cfg);
-    let reasm_cfg = ReasmConfig {
-        max_connections: base.max_connections.div_ceil(n).max(1),
-        max_ooo_bytes_total: base.max_ooo_bytes_total.div_ceil(n),
-        ..base
+    let reasm_cfg = |w: usize| ReasmConfig {
+        max_connections: split.part(w, base.max_connections),
+        max_ooo_bytes_total: split.part(w, base.max_ooo_bytes_total),
+        ..base.clone()
     };
     let (spare_tx, spare_rx) = channel::<Batch>();
-    let mut txs = Vec::with_capacity(n);
-    let mut rxs = Vec::with_capacity(n);
-    for _ in 0..n {
+    let mut txs = Vec::with_capacity(others.len());
+    let mut rxs = Vec::with_capacity(others.len());
+    for _ in 0..others.len() {
         let (tx, rx) = sync_channel::<Batch>(QUEUE_DEPTH);
         txs.push(tx);
         rxs.push(rx);
     }
-    let mut router = Router {
-        clock: SweepClock::new(cfg.idle_timeout_ns),
-        current: (0..n).map(|_| Batch::default()).collect(),
-        txs,
-        spare: spare_rx,
-        broken: false,
-    };
-    let (res, outs) = std::thread::scope(|scope| {
-        let handles: Vec<_> = sinks
+    let mut hstats = SourceStats::default();
+    let (res, local, outs) = std::thread::scope(|scope| {
+        let handles: Vec<_> = others
             .into_iter()
             .zip(rxs)
             .enumerate()
-            .map(|(w, (sink, rx))| {
+            .map(|(i, (sink, rx))| {
                 let back = spare_tx.clone();
                 let source = source.clone();
-                let reasm_cfg = reasm_cfg.clone();
+                let reasm_cfg = reasm_cfg(i + 1);
                 std::thread::Builder::new()
-                    .name(format!("credsift-shard-{w}"))
+                    .name(format!("credsift-shard-{}", i + 1))
                     .spawn_scoped(scope, move || {
                         work(rx, back, source, cfg, reasm_cfg, sink, number_connections)
                     })
             })
             .collect();
+        let mut emit = |ex: Exchange| first.exchange(ex);
+        let mut handler = Http1Handler::new(source.clone(), cfg, &mut hstats, &mut emit);
+        let mut router = Router {
+            clock: SweepClock::new(cfg.idle_timeout_ns),
+            current: (0..txs.len()).map(|_| Batch::default()).collect(),
+            local: Shard::new(reasm_cfg(0), &mut handler, number_connections),
+            split: split.clone(),
+            txs,
+            spare: spare_rx,
+            broken: false,
+        };
         let res = if handles.iter().any(|h| h.is_err()) {
             Err(IngestError::Unsupported(
                 "cannot start worker threads".to_string(),
@@ -385,7 +518,7 @@ pub fn read_capture_sharded<K: ExchangeSink>(
         } else {
             pump(input, cfg, stats, &mut router)
         };
-        router.close();
+        let local = router.close();
         let outs: Vec<WorkerOut<K>> = handles
             .into_iter()
             .filter_map(Result::ok)
@@ -394,31 +527,32 @@ pub fn read_capture_sharded<K: ExchangeSink>(
                 Err(p) => std::panic::resume_unwind(p),
             })
             .collect();
-        (res, outs)
+        (res, local, outs)
     });
+    let mut sinks = Vec::with_capacity(1 + outs.len());
+    sinks.push(first);
     let mut pumped = match res {
         Ok(p) => p,
         Err(e) => {
-            return (
-                Err(e),
-                Sharded {
-                    sinks: outs.into_iter().map(|o| o.sink).collect(),
-                    conn_ids: ConnIds::default(),
-                },
-            );
+            sinks.extend(outs.into_iter().map(|o| o.sink));
+            let conn_ids = ConnIds::default();
+            return (Err(e), Sharded { sinks, conn_ids });
         }
     };
-    let mut sinks = Vec::with_capacity(outs.len());
-    let mut opens = Vec::with_capacity(outs.len());
-    for o in outs {
-        add_reasm(&mut pumped.reasm, &o.reasm);
-        super::merge_http_stats(&mut pumped.hstats, &o.hstats);
-        pumped.counters.first_bound = match (pumped.counters.first_bound, o.first_bound) {
+    let mut opens = Vec::with_capacity(1 + outs.len());
+    let mut add = |pumped: &mut super::Pumped, hstats: &SourceStats, shard: ShardOut| {
+        add_reasm(&mut pumped.reasm, &shard.reasm);
+        super::merge_http_stats(&mut pumped.hstats, hstats);
+        pumped.counters.first_bound = match (pumped.counters.first_bound, shard.first_bound) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        opens.push(shard.opens);
+    };
+    add(&mut pumped, &hstats, local);
+    for o in outs {
+        add(&mut pumped, &o.hstats, o.shard);
         sinks.push(o.sink);
-        opens.push(o.opens);
     }
     finish_stats(stats, pumped);
     let conn_ids = if number_connections {
@@ -540,20 +674,48 @@ mod tests {
     }
 
     #[test]
-    fn both_directions_go_to_one_worker() {
+    fn both_directions_go_to_one_shard() {
         let a: SocketAddr = "10.0.0.1:40000".parse().unwrap();
         let b: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
         for n in 1..8 {
-            assert_eq!(shard_of(a, b, n), shard_of(b, a, n));
-            assert!(shard_of(a, b, n) < n);
+            let split = Split::new(n);
+            assert_eq!(split.cuts.len(), n);
+            assert_eq!(split.of(a, b), split.of(b, a));
+            assert!(split.of(a, b) < n);
         }
-        // Connections spread over the workers.
-        let mut seen = [0usize; 4];
-        for port in 1000..1400u16 {
-            let c = SocketAddr::new(a.ip(), port);
-            seen[shard_of(c, b, 4)] += 1;
-        }
-        assert!(seen.iter().all(|&k| k > 60), "{seen:?}");
+    }
+
+    #[test]
+    fn the_reading_shard_takes_less_and_the_rest_share_evenly() {
+        let a: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let b: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
+        let spread = |n: usize| {
+            let split = Split::new(n);
+            let mut seen = vec![0usize; n];
+            for port in 1000..11000u16 {
+                seen[split.of(SocketAddr::new(a.ip(), port), b)] += 1;
+            }
+            seen
+        };
+        assert_eq!(spread(1), vec![10_000]);
+        // Two shards: (1/2 - READER_COST) / (1 - READER_COST) = 36.7% on the reader.
+        let two = spread(2);
+        assert!((3400..4000).contains(&two[0]), "{two:?}");
+        // Four: 5.1% on the reader, 31.6% on each worker.
+        let four = spread(4);
+        assert!((200..900).contains(&four[0]), "{four:?}");
+        assert!(
+            four[1..].iter().all(|&k| (2800..3500).contains(&k)),
+            "{four:?}"
+        );
+        // So many shards that the reader has no time left for one: it takes nothing.
+        let many = spread(8);
+        assert_eq!(many[0], 0, "{many:?}");
+        assert!(many[1..].iter().all(|&k| k > 1100), "{many:?}");
+        // Bounds follow the shares and never reach zero.
+        let split = Split::new(8);
+        assert_eq!(split.part(0, 1000), 1);
+        assert_eq!(split.part(3, 700), 100);
     }
 
     #[test]
