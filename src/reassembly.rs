@@ -143,6 +143,13 @@ pub struct ReasmCounters {
     pub retransmissions: u64,
 }
 
+impl ReasmCounters {
+    /// A bound (out-of-order buffers, connections) was hit: data was given up or flushed early.
+    pub fn bound_hit(&self) -> bool {
+        self.ooo_limit_hits + self.evictions > 0
+    }
+}
+
 #[derive(Debug)]
 struct Buffered {
     data: Vec<u8>,

@@ -107,8 +107,7 @@ impl Segments for Local<'_, '_> {
         self.reasm.segment(seg, meta, self.handler);
     }
     fn bound_hit(&self) -> bool {
-        let rc = self.reasm.counters();
-        rc.ooo_limit_hits + rc.evictions > 0
+        self.reasm.counters().bound_hit()
     }
 }
 

@@ -43,8 +43,8 @@ const QUEUE_DEPTH: usize = 16;
 /// 0.14 1.76 s, 0.20 1.69 s, 0.26 1.79 s.
 const READER_COST: f64 = 0.21;
 
-/// What a shard does with each exchange its connections produce. Moved into the worker thread
-/// and handed back at the end.
+/// What a shard does with each exchange its connections produce. Moved into the shard's worker
+/// thread (shard 0's stays on the reading thread) and handed back at the end.
 pub trait ExchangeSink: Send {
     fn exchange(&mut self, ex: Exchange);
 }
@@ -118,17 +118,15 @@ impl Split {
     /// `n` shards; shard 0 shares its thread with the reader, so it takes less.
     fn new(n: usize) -> Split {
         let n = n.max(1);
-        let first = if n == 1 {
-            1.0
+        let shares: Vec<f64> = if n == 1 {
+            vec![1.0]
         } else {
-            ((1.0 / n as f64 - READER_COST) / (1.0 - READER_COST)).max(0.0)
+            let first = ((1.0 / n as f64 - READER_COST) / (1.0 - READER_COST)).max(0.0);
+            let rest = (1.0 - first) / (n - 1) as f64;
+            std::iter::once(first)
+                .chain(std::iter::repeat_n(rest, n - 1))
+                .collect()
         };
-        let rest = if n == 1 {
-            0.0
-        } else {
-            (1.0 - first) / (n - 1) as f64
-        };
-        let shares: Vec<f64> = (0..n).map(|i| if i == 0 { first } else { rest }).collect();
         let mut sum = 0.0;
         let cuts = shares
             .iter()
@@ -215,11 +213,8 @@ impl<'h, 'a> Shard<'h, 'a> {
 
     fn segment(&mut self, seg: &Segment<'_>, meta: Meta) {
         self.reasm.segment(seg, meta, self.handler);
-        if self.first_bound.is_none() {
-            let rc = self.reasm.counters();
-            if rc.ooo_limit_hits + rc.evictions > 0 {
-                self.first_bound = Some(meta.frame);
-            }
+        if self.first_bound.is_none() && self.reasm.counters().bound_hit() {
+            self.first_bound = Some(meta.frame);
         }
     }
 
@@ -398,10 +393,10 @@ fn work<K: ExchangeSink>(
 }
 
 /// Connection ids as a single reassembler would have numbered them (in the order connections
-/// opened), from each worker's own numbering.
+/// opened), from each shard's own numbering.
 #[derive(Debug, Default)]
 pub struct ConnIds {
-    /// `global[w][local - 1]` is the id of worker `w`'s connection `local`.
+    /// `global[w][local - 1]` is the id of shard `w`'s connection `local`.
     global: Vec<Vec<u64>>,
 }
 
@@ -412,7 +407,7 @@ impl ConnIds {
             .enumerate()
             .flat_map(|(w, v)| v.iter().enumerate().map(move |(i, &f)| (f, w, i)))
             .collect();
-        // Connections opened in one frame come from one worker (one frame, one connection
+        // Connections opened in one frame come from one shard (one frame, one connection
         // key), so frame then local order is the single reassembler's order.
         all.sort_unstable();
         let mut global: Vec<Vec<u64>> = opens.iter().map(|v| vec![0; v.len()]).collect();
@@ -424,7 +419,7 @@ impl ConnIds {
         ConnIds { global }
     }
 
-    /// The run-wide label of worker `w`'s connection label `tcp-N` (as `Http1Handler` writes
+    /// The run-wide label of shard `w`'s connection label `tcp-N` (as `Http1Handler` writes
     /// it); other labels are returned unchanged.
     pub fn relabel(&self, w: usize, label: &str) -> String {
         let global = label
@@ -650,11 +645,11 @@ mod tests {
             assert!(want.len() > 200, "{} exchanges", want.len());
             for n in [1, 2, 3] {
                 let (got, got_stats) = sharded(&bytes, &cfg, n);
-                assert_eq!(got.len(), want.len(), "{n} workers");
+                assert_eq!(got.len(), want.len(), "{n} shards");
                 for (g, w) in got.iter().zip(&want) {
-                    assert_eq!(g, w, "{n} workers");
+                    assert_eq!(g, w, "{n} shards");
                 }
-                assert_eq!(got_stats, want_stats, "{n} workers");
+                assert_eq!(got_stats, want_stats, "{n} shards");
             }
         }
     }
