@@ -15,6 +15,7 @@ pub mod setcookie;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod wide;
 
 use crate::model::{Location, Timestamp};
 use crate::secret::{Secret, Sensitive};
