@@ -80,8 +80,9 @@ impl KeywordScanner {
         self.wide.is_some()
     }
 
-    /// The four-slice scan (one slice for short texts).
-    fn scan_narrow(&self, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
+    /// The four-slice scan (one slice for short texts), whatever the text's length and the CPU
+    /// (`scan` uses it below `WIDE_MIN`; public for the benches' comparison).
+    pub fn scan_narrow(&self, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
         if text.len() < INTERLEAVE_MIN {
             self.scan_one(text, &mut on);
             return;
@@ -145,13 +146,11 @@ impl KeywordScanner {
         let bounds: [(usize, usize); wide::LANES] =
             std::array::from_fn(|k| (k * n / wide::LANES, (k + 1) * n / wide::LANES));
         let starts: [usize; wide::LANES] = std::array::from_fn(|k| bounds[k].0.min(n - len));
-        w.scan(text, &starts, len, &mut |hits| {
-            hits.iter().all(|h| {
-                let (Some(&from), Some(&slice)) = (starts.get(h.lane), bounds.get(h.lane)) else {
-                    return true;
-                };
-                self.report(h.state, from + h.step, slice, on)
-            })
+        w.scan(text, &starts, len, &mut |h| {
+            let (Some(&from), Some(&slice)) = (starts.get(h.lane), bounds.get(h.lane)) else {
+                return true;
+            };
+            self.report(h.state, from + h.step, slice, on)
         })
     }
 

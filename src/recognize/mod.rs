@@ -7,7 +7,7 @@ mod auth;
 mod body;
 pub mod config;
 pub mod jwt;
-mod keywords;
+pub mod keywords;
 mod names;
 mod noise;
 mod recognizer;

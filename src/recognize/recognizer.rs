@@ -162,6 +162,11 @@ impl Recognizer {
             .collect()
     }
 
+    /// The keyword prefilter's scanner, for the benches.
+    pub fn keyword_scanner(&self) -> Option<&super::keywords::KeywordScanner> {
+        self.t.scanner()
+    }
+
     /// Everything this module can tell about one exchange.
     pub fn recognize(&self, ex: &Exchange) -> Recognized {
         let mut st = St::default();

@@ -389,6 +389,11 @@ impl Tables {
         Ok(None)
     }
 
+    /// The keyword prefilter's scanner (none when no detector has keywords).
+    pub fn scanner(&self) -> Option<&KeywordScanner> {
+        self.scanner.as_ref()
+    }
+
     /// Runs the keyword prefilter over `text`. Returns the format detectors whose keywords occur
     /// (as a bitset over format slots, empty when none) and whether a parameter-name fragment
     /// occurred. Allocates only when a keyword is found.

@@ -130,7 +130,7 @@ impl WideTable {
         text: &[u8],
         starts: &[usize; LANES],
         len: usize,
-        on: &mut dyn FnMut(&[Hit]) -> bool,
+        on: &mut dyn FnMut(Hit) -> bool,
     ) -> bool {
         let fits = len.is_multiple_of(4)
             && i32::try_from(text.len()).is_ok()
@@ -159,9 +159,8 @@ impl WideTable {
         states: &[[u32; 16]],
         events: &[(u32, u16)],
         vec_of: &[u8],
-        on: &mut dyn FnMut(&[Hit]) -> bool,
+        on: &mut dyn FnMut(Hit) -> bool,
     ) -> bool {
-        let mut hits = Vec::with_capacity(events.len() * 2);
         for ((v, &(step, mask)), &k) in states.iter().zip(events).zip(vec_of) {
             let mut m = mask;
             while m != 0 {
@@ -169,15 +168,18 @@ impl WideTable {
                 m &= m - 1;
                 let s = v.get(l).copied().unwrap_or(self.start) / self.stride;
                 if let Some(&state) = self.orig.get(s as usize) {
-                    hits.push(Hit {
+                    let hit = Hit {
                         lane: usize::from(k) * 16 + l,
                         step: step as usize,
                         state,
-                    });
+                    };
+                    if !on(hit) {
+                        return false;
+                    }
                 }
             }
         }
-        on(&hits)
+        true
     }
 
     /// # Safety
@@ -190,7 +192,7 @@ impl WideTable {
         text: &[u8],
         starts: &[usize; LANES],
         len: usize,
-        on: &mut dyn FnMut(&[Hit]) -> bool,
+        on: &mut dyn FnMut(Hit) -> bool,
     ) -> bool {
         use std::arch::x86_64::*;
         let table = |q: usize| {
@@ -327,7 +329,7 @@ mod tests {
         let t = WideTable::build(&dfa, start).unwrap();
         let text = vec![b'a'; 1000];
         let mut called = false;
-        let mut on = |_: &[Hit]| {
+        let mut on = |_: Hit| {
             called = true;
             true
         };
