@@ -3,9 +3,9 @@
 //! `WideTable::new` gives `None` and `keywords` keeps its four-slice scan).
 //!
 //! Why: the four-slice scan is bound by the latency of its four dependent table loads per step
-//! (~1.5 GB/s, a quarter of a one-thread run's profile). Four 16-lane gathers keep 64 loads in
-//! flight: 2.7-3.0 GB/s on generated text, with or without keyword hits (measured in a
-//! stand-alone copy of both loops on this machine's 2.x GHz Xeon).
+//! (~1.5 GiB/s, a quarter of a one-thread run's profile). Four 16-lane gathers keep 64 loads in
+//! flight: ~2.6 GiB/s on body text, ~1.5 with a keyword every ~450 bytes (the `prefilter_*`
+//! stage benches, which run both scans).
 //!
 //! The table is the aho-corasick DFA copied into a dense `u32` table of our own (the crate's own
 //! table is private): states renumbered so that the match states come first (a lane matched when
@@ -20,7 +20,8 @@ use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use std::collections::{HashMap, HashSet};
 
-/// 16-lane vectors driven at once: 1 → 1.4, 2 → 2.2, 4 → 2.8, 8 → 2.2 GB/s (64 KiB texts).
+/// 16-lane vectors driven at once: 1 → 1.4, 2 → 2.2, 4 → 2.8, 8 → 2.2 GB/s (a stand-alone copy
+/// of this loop, 64 KiB texts).
 const VECS: usize = 4;
 /// Windows scanned at once.
 pub const LANES: usize = 16 * VECS;
