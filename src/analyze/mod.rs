@@ -10,7 +10,7 @@ use crate::chunked::Chunked;
 use crate::model::{Exchange, Finding, Locator, Severity};
 use crate::recognize::{Credential, Recognized};
 use crate::secret::Sensitive;
-use compact_str::{CompactString, ToCompactString};
+use compact_str::CompactString;
 use rayon::slice::ParallelSliceMut;
 
 use crate::spill::{Finished, Sorted, SpillError, Spiller};
@@ -67,8 +67,8 @@ impl ExchangeCtx<'_> {
             first_seen: ts,
             last_seen: ts,
             count: 1,
-            client: ex.client.map(|c| c.to_compact_string()).unwrap_or_default(),
-            server: ex.server.map(|s| s.to_compact_string()).unwrap_or_default(),
+            client: ex.client.map(crate::model::addr_text).unwrap_or_default(),
+            server: ex.server.map(crate::model::addr_text).unwrap_or_default(),
             host: ex.host(),
             method: ex
                 .request

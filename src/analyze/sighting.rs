@@ -2,7 +2,7 @@
 //! built from each exchange and its `Recognized` as the exchange streams past, so that no exchange
 //! has to be kept. Pooled across all inputs of a run.
 
-use compact_str::{CompactString, ToCompactString};
+use compact_str::CompactString;
 use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -146,8 +146,8 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
     // Masked: rules show it in their detail.
     let path = CompactString::from(rec.path.as_str());
     let user_agent: Option<Arc<str>> = req.and_then(|r| r.headers.get("user-agent")).map(Arc::from);
-    let client_ip = ex.client.map(|c| c.ip().to_compact_string());
-    let server = ex.server.map(|a| a.to_compact_string());
+    let client_ip = ex.client.map(|c| crate::model::ip_text(c.ip()));
+    let server = ex.server.map(crate::model::addr_text);
     let compact =
         |v: &[String]| -> Vec<CompactString> { v.iter().map(|s| s.as_str().into()).collect() };
     let subjects = compact(&rec.identity.subjects);
