@@ -334,7 +334,10 @@ pub(crate) fn pump(
                 Err(e) => Step::Stop(Some(format!("corrupt record ({})", describe(&e)))),
             };
             match step {
-                Step::Consume(n) => reader.consume(n),
+                // `consume` moves what is left to the front of the buffer whenever half of it is
+                // used (memmove of up to 2 MiB, 1.3% of a scan); `refill` moves the short rest
+                // anyway, once per buffer.
+                Step::Consume(n) => reader.consume_noshift(n),
                 Step::Refill => {
                     if capacity < STREAM_BUF
                         && reader.consumed() >= STREAM_BUF
