@@ -123,8 +123,8 @@ impl WideTable {
     }
 
     /// Runs the DFA from its start state over `LANES` windows of `len` bytes of `text`, starting
-    /// at `starts`, in lockstep, and calls `on` with batches of hits (in step order) until it
-    /// returns false. `len` must be a multiple of 4, every window inside `text`, and `text` at most
+    /// at `starts`, in lockstep, and calls `on` with each hit (handed back a buffer at a time,
+    /// each in step order) until it returns false. `len` must be a multiple of 4, every window inside `text`, and `text` at most
     /// `i32::MAX` bytes long; otherwise nothing is scanned and false is returned.
     pub fn scan(
         &self,
