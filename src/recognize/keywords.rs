@@ -146,7 +146,10 @@ impl KeywordScanner {
         let bounds: [(usize, usize); wide::LANES] =
             std::array::from_fn(|k| (k * n / wide::LANES, (k + 1) * n / wide::LANES));
         let starts: [usize; wide::LANES] = std::array::from_fn(|k| bounds[k].0.min(n - len));
-        w.scan(text, &starts, len, &mut |h| {
+        let Some(windows) = wide::Windows::new(text, starts, len) else {
+            return false;
+        };
+        w.scan(&windows, &mut |h| {
             let (Some(&from), Some(&slice)) = (starts.get(h.lane), bounds.get(h.lane)) else {
                 return true;
             };

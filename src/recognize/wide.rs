@@ -31,6 +31,28 @@ const EVENTS: usize = 256;
 /// four-slice scan serves it.
 const MAX_ENTRIES: usize = 1 << 22;
 
+/// `LANES` windows of one text, all `len` bytes long, `starts[k]` the first byte of window `k`.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows<'t> {
+    text: &'t [u8],
+    starts: [usize; LANES],
+    len: usize,
+}
+
+impl<'t> Windows<'t> {
+    /// `None` unless `len` is a multiple of 4 (the scan reads 4 bytes a lane at a time), every
+    /// window lies inside `text`, and `text` is at most `i32::MAX` bytes (gather offsets are
+    /// signed 32-bit).
+    pub fn new(text: &'t [u8], starts: [usize; LANES], len: usize) -> Option<Windows<'t>> {
+        let fits = len.is_multiple_of(4)
+            && i32::try_from(text.len()).is_ok()
+            && starts
+                .iter()
+                .all(|&s| s.checked_add(len).is_some_and(|e| e <= text.len()));
+        fits.then_some(Windows { text, starts, len })
+    }
+}
+
 /// A lane's state reached a match state: the byte it consumed (`at`, within its window) and the
 /// DFA's own state id, for `KeywordScanner::report`.
 #[derive(Debug, Clone, Copy)]
@@ -122,34 +144,22 @@ impl WideTable {
         })
     }
 
-    /// Runs the DFA from its start state over `LANES` windows of `len` bytes of `text`, starting
-    /// at `starts`, in lockstep, and calls `on` with each hit (handed back a buffer at a time,
-    /// each in step order) until it returns false. `len` must be a multiple of 4, every window inside `text`, and `text` at most
-    /// `i32::MAX` bytes long; otherwise nothing is scanned and false is returned.
-    pub fn scan(
-        &self,
-        text: &[u8],
-        starts: &[usize; LANES],
-        len: usize,
-        on: &mut dyn FnMut(Hit) -> bool,
-    ) -> bool {
-        let fits = len.is_multiple_of(4)
-            && i32::try_from(text.len()).is_ok()
-            && starts
-                .iter()
-                .all(|&s| s.checked_add(len).is_some_and(|e| e <= text.len()));
-        if !fits || !available() {
+    /// Runs the DFA from its start state over the windows, in lockstep, and calls `on` with each
+    /// hit (handed back a buffer at a time, each in step order) until it returns false. False
+    /// when this CPU cannot run it (nothing was scanned then).
+    pub fn scan(&self, w: &Windows<'_>, on: &mut dyn FnMut(Hit) -> bool) -> bool {
+        if !available() {
             return false;
         }
         #[cfg(target_arch = "x86_64")]
         {
             // SAFETY: `available` checked that the CPU has the features `run` is compiled for,
-            // and `fits` that every 4-byte read `run` makes lies inside `text`.
-            unsafe { self.run(text, starts, len, on) }
+            // and `Windows::new` that every 4-byte read `run` makes lies inside the text.
+            unsafe { self.run(w, on) }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = on;
+            let _ = (w, on);
             false
         }
     }
@@ -184,18 +194,12 @@ impl WideTable {
     }
 
     /// # Safety
-    /// The CPU has AVX-512 F, BW and VBMI; `len` is a multiple of 4 and every
-    /// `starts[k] + len <= text.len() <= i32::MAX`.
+    /// The CPU has AVX-512 F, BW and VBMI.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-    unsafe fn run(
-        &self,
-        text: &[u8],
-        starts: &[usize; LANES],
-        len: usize,
-        on: &mut dyn FnMut(Hit) -> bool,
-    ) -> bool {
+    unsafe fn run(&self, w: &Windows<'_>, on: &mut dyn FnMut(Hit) -> bool) -> bool {
         use std::arch::x86_64::*;
+        let Windows { text, starts, len } = *w;
         let table = |q: usize| {
             let part: [u8; 64] = std::array::from_fn(|i| self.classes[64 * q + i]);
             // SAFETY: `part` is 64 readable bytes.
@@ -229,8 +233,8 @@ impl WideTable {
             let at = _mm512_set1_epi32(j as i32);
             let mut cls = [_mm512_setzero_si512(); VECS];
             for (k, c) in cls.iter_mut().enumerate() {
-                // SAFETY: lane l reads text[starts[l] + j .. + 4], inside `text` since
-                // j + 4 <= len (len is a multiple of 4).
+                // SAFETY: lane l reads text[starts[l] + j .. + 4], inside `text`: j + 4 <= len
+                // (a multiple of 4), and `Windows::new` checked starts[l] + len <= text.len().
                 let x =
                     unsafe { _mm512_i32gather_epi32::<1>(_mm512_add_epi32(offsets[k], at), bytes) };
                 // Byte → class: bit 6 picks the table within a pair, bit 7 the pair.
@@ -326,21 +330,18 @@ mod tests {
 
     #[test]
     fn windows_outside_the_text_are_refused() {
-        let (dfa, start) = dfa(&["ab"]);
-        let t = WideTable::build(&dfa, start).unwrap();
         let text = vec![b'a'; 1000];
-        let mut called = false;
-        let mut on = |_: Hit| {
-            called = true;
-            true
-        };
         let mut starts = [0usize; LANES];
+        assert!(Windows::new(&text, starts, 12).is_some());
         starts[LANES - 1] = 990;
-        assert!(!t.scan(&text, &starts, 12, &mut on), "past the end");
+        assert!(Windows::new(&text, starts, 12).is_none(), "past the end");
         assert!(
-            !t.scan(&text, &[0; LANES], 10, &mut on),
+            Windows::new(&text, [0; LANES], 10).is_none(),
             "not a multiple of 4"
         );
-        assert!(!called);
+        assert!(
+            Windows::new(&text, [usize::MAX; LANES], 4).is_none(),
+            "overflow"
+        );
     }
 }
