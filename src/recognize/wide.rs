@@ -53,8 +53,8 @@ impl<'t> Windows<'t> {
     }
 }
 
-/// A lane's state reached a match state: the byte it consumed (`at`, within its window) and the
-/// DFA's own state id, for `KeywordScanner::report`.
+/// A lane's state reached a match state: its window (`lane`), the offset in the window of the
+/// byte it consumed (`step`) and the DFA's own state id, for `KeywordScanner::report`.
 #[derive(Debug, Clone, Copy)]
 pub struct Hit {
     pub lane: usize,
