@@ -228,8 +228,8 @@ fn stages(c: &mut Criterion) {
         })
     });
     // The keyword prefilter alone, over 64 KiB texts like the generator's bodies, without and
-    // with a keyword phrase every ~450 bytes: `scan` (the wide scan where the CPU has AVX-512 VBMI) and
-    // the four-slice scan it replaces there.
+    // with a keyword phrase every ~450 bytes: `scan` (the wide scan where the CPU has AVX-512
+    // VBMI) and the four-slice scan it replaces there.
     if let Some(sc) = engine.recognizer.keyword_scanner() {
         for (name, texts) in [
             ("plain", prefilter_texts(false)),
