@@ -5,6 +5,7 @@
 //! sink as soon as it is complete.
 
 pub mod decode;
+mod gunzip;
 pub mod head;
 pub mod side;
 pub mod tls;
