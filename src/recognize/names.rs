@@ -6,8 +6,6 @@
 //! matches `connect_sid` but not `rsid`). Lookups allocate nothing for names up to `STACK_NAME`
 //! bytes.
 
-use std::collections::HashMap;
-
 /// Names longer than this are normalised on the heap (rare: real names are short).
 const STACK_NAME: usize = 128;
 
@@ -113,25 +111,92 @@ impl Glob {
     }
 }
 
+/// Header names most requests and responses carry. Each lookup of a name that no exact entry
+/// claims walks every glob; these are answered from `NameIndex::known` instead.
+const COMMON_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "accept-ranges",
+    "access-control-allow-origin",
+    "age",
+    "cache-control",
+    "connection",
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-type",
+    "date",
+    "dnt",
+    "etag",
+    "expires",
+    "host",
+    "if-modified-since",
+    "if-none-match",
+    "keep-alive",
+    "last-modified",
+    "location",
+    "origin",
+    "pragma",
+    "priority",
+    "range",
+    "referer",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "server",
+    "strict-transport-security",
+    "te",
+    "transfer-encoding",
+    "upgrade-insecure-requests",
+    "user-agent",
+    "vary",
+    "via",
+    "x-content-type-options",
+    "x-forwarded-for",
+    "x-frame-options",
+    "x-powered-by",
+    "x-requested-with",
+];
+
 /// Name → detector index (the lowest index, i.e. highest priority, wins).
 #[derive(Debug)]
 pub struct NameIndex {
     style: NameStyle,
-    exact: HashMap<Box<str>, usize>,
+    exact: foldhash::HashMap<Box<str>, usize>,
     globs: Vec<(Glob, usize)>,
+    /// Whole answers (exact entries and globs together) for common names, keyed by the name
+    /// trimmed and lowercased (both normalisations are functions of that form); see `memoize`.
+    known: foldhash::HashMap<Box<str>, Option<usize>>,
 }
 
 impl NameIndex {
     pub fn new(style: NameStyle) -> Self {
         NameIndex {
             style,
-            exact: HashMap::new(),
+            exact: foldhash::HashMap::default(),
             globs: Vec::new(),
+            known: foldhash::HashMap::default(),
         }
+    }
+
+    /// Answers the common header names up front, once every pattern has been added (a later
+    /// `add` clears them).
+    pub fn memoize_common_headers(&mut self) {
+        let known = COMMON_HEADERS
+            .iter()
+            .map(|n| (Box::<str>::from(*n), self.resolve(n)))
+            .collect();
+        self.known = known;
     }
 
     /// Adds a pattern for detector `idx`. Patterns must be added in priority order.
     pub fn add(&mut self, pattern: &str, idx: usize) {
+        self.known.clear();
         if pattern.contains('*') {
             self.globs
                 .push((Glob::new(&pattern.trim().to_ascii_lowercase()), idx));
@@ -144,6 +209,19 @@ impl NameIndex {
 
     /// The detector that claims `name`, if any.
     pub fn lookup(&self, name: &str) -> Option<usize> {
+        if !self.known.is_empty() {
+            let mut buf = [0u8; STACK_NAME];
+            if let Some(lower) = normalize_into(name, NameStyle::Header, &mut buf)
+                && let Some(&answer) = self.known.get(lower)
+            {
+                return answer;
+            }
+        }
+        self.resolve(name)
+    }
+
+    /// `lookup` without the memo.
+    fn resolve(&self, name: &str) -> Option<usize> {
         let mut buf = [0u8; STACK_NAME];
         let heap;
         let norm: &str = match normalize_into(name, self.style, &mut buf) {
@@ -182,6 +260,32 @@ impl NameIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memoized_answers_are_the_unmemoized_ones() {
+        let t = crate::recognize::tables::Tables::build(
+            &crate::recognize::config::parse_table(crate::recognize::config::BUILTIN_TOML, "t")
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(!t.headers.known.is_empty());
+        for n in COMMON_HEADERS {
+            for spelled in [n.to_string(), n.to_ascii_uppercase(), format!(" {n} ")] {
+                assert_eq!(
+                    t.headers.lookup(&spelled),
+                    t.headers.resolve(&spelled),
+                    "{spelled}"
+                );
+            }
+        }
+        // A memo is dropped by a later `add`: its answers may change.
+        let mut h = NameIndex::new(NameStyle::Header);
+        h.add("x-*-key", 3);
+        h.memoize_common_headers();
+        assert_eq!(h.lookup("Host"), None);
+        h.add("*o*", 1);
+        assert_eq!(h.lookup("Host"), Some(1));
+    }
 
     #[test]
     fn loose_normalisation_unifies_spellings_but_keeps_leading_underscores() {

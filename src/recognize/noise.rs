@@ -2,7 +2,7 @@
 //! `${KEY}`, `xxxx`...), UUIDs, all-digit values. Used by `tables` when a candidate value is
 //! checked against its detector's thresholds.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 /// Shannon entropy in bits per character (over bytes; tokens are ASCII).
 pub fn entropy(s: &str) -> f64 {

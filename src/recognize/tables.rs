@@ -3,7 +3,7 @@
 //! and shared read-only by every thread. `recognizer` asks it two questions: which detector
 //! claims this name, and which known formats occur in this text.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -86,7 +86,7 @@ pub struct Tables {
     /// Lowercase header names that are parsed as Authorization-style (`scheme` detectors).
     pub auth_headers: Vec<String>,
     /// Scheme (lowercase) → detector; `*` for any other scheme, `""` for a bare token.
-    pub schemes: HashMap<String, usize>,
+    pub schemes: foldhash::HashMap<String, usize>,
     scanner: Option<KeywordScanner>,
     keywords: Vec<Keyword>,
     n_formats: usize,
@@ -95,11 +95,11 @@ pub struct Tables {
     pub placeholders: Placeholders,
     pub login_words: Vec<String>,
     pub login_contains: Vec<String>,
-    allow_values: std::collections::HashSet<String>,
+    allow_values: HashSet<String>,
     allow_regexes: Vec<Regex>,
-    allow_hosts: Vec<String>,
+    allow_hosts: HostSet,
     allow_paths: Vec<Regex>,
-    tracking_hosts: Vec<String>,
+    tracking_hosts: HostSet,
     /// Leaf elements of XML bodies.
     pub xml_leaf: Regex,
 }
@@ -120,7 +120,7 @@ impl Tables {
         let mut cookies = NameIndex::new(NameStyle::Loose);
         let mut params = NameIndex::new(NameStyle::Loose);
         let mut auth_headers: Vec<String> = Vec::new();
-        let mut schemes = HashMap::new();
+        let mut schemes = foldhash::HashMap::default();
         let mut kw_map: HashMap<(Vec<u8>, bool), Keyword> = HashMap::new();
         let mut format_slot = Vec::new();
         let mut n_formats = 0;
@@ -204,6 +204,7 @@ impl Tables {
             }
             dets.push(det);
         }
+        headers.memoize_common_headers();
         // Deterministic keyword order.
         let mut kw_list: Vec<((Vec<u8>, bool), Keyword)> = kw_map.into_iter().collect();
         kw_list.sort_by(|a, b| a.0.cmp(&b.0));
@@ -255,19 +256,9 @@ impl Tables {
                 .collect(),
             allow_values: spec.allowlist.values.iter().cloned().collect(),
             allow_regexes,
-            allow_hosts: spec
-                .allowlist
-                .hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
+            allow_hosts: HostSet::new(&spec.allowlist.hosts),
             allow_paths,
-            tracking_hosts: spec
-                .tracking
-                .hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
+            tracking_hosts: HostSet::new(&spec.tracking.hosts),
             xml_leaf: compile(super::body::XML_LEAF, "XML field pattern")?,
         })
     }
@@ -553,7 +544,7 @@ impl Tables {
     }
 
     pub fn allowlisted_place(&self, host: &str, path: &str) -> bool {
-        self.allow_hosts.iter().any(|h| host_glob(h, host))
+        self.allow_hosts.matches(host)
             || self.allow_paths.iter().any(|r| r.is_match(path.as_bytes()))
     }
 
@@ -562,8 +553,12 @@ impl Tables {
         if self.tracking_hosts.is_empty() {
             return false;
         }
-        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-        self.tracking_hosts.iter().any(|h| host_glob(h, &host))
+        let host = host.strip_suffix('.').unwrap_or(host);
+        if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.tracking_hosts.matches(&host.to_ascii_lowercase())
+        } else {
+            self.tracking_hosts.matches(host)
+        }
     }
 
     pub fn has_allowlist_values(&self) -> bool {
@@ -589,15 +584,51 @@ impl Prefiltered {
 }
 
 /// `*.example.com` matches subdomains and the apex; a plain name matches itself.
-fn host_glob(pattern: &str, host: &str) -> bool {
-    match pattern.strip_prefix("*.") {
-        Some(suffix) => {
-            host == suffix
-                || (host.len() > suffix.len()
-                    && host.ends_with(suffix)
-                    && host.as_bytes().get(host.len() - suffix.len() - 1) == Some(&b'.'))
+/// Host patterns, lowercased: names, and `*.example.com` globs that match `example.com` and
+/// any name under it. A lookup is one hash probe per label of the host, not one comparison per
+/// pattern (every exchange asks whether its host is a tracker).
+#[derive(Debug, Default)]
+struct HostSet {
+    exact: foldhash::HashSet<Box<str>>,
+    /// The domains of the `*.` globs.
+    domains: foldhash::HashSet<Box<str>>,
+}
+
+impl HostSet {
+    fn new(patterns: &[String]) -> HostSet {
+        let mut set = HostSet::default();
+        for p in patterns {
+            let p = p.to_ascii_lowercase();
+            match p.strip_prefix("*.") {
+                Some(domain) => set.domains.insert(domain.into()),
+                None => set.exact.insert(p.into_boxed_str()),
+            };
         }
-        None => pattern == host,
+        set
+    }
+
+    fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.domains.is_empty()
+    }
+
+    /// `host` (as given: callers lowercase it) is a listed name, a glob's domain, or under one.
+    fn matches(&self, host: &str) -> bool {
+        if self.exact.contains(host) {
+            return true;
+        }
+        if self.domains.is_empty() {
+            return false;
+        }
+        let mut rest = host;
+        loop {
+            if self.domains.contains(rest) {
+                return true;
+            }
+            match rest.split_once('.') {
+                Some((_, parent)) => rest = parent,
+                None => return false,
+            }
+        }
     }
 }
 
@@ -658,9 +689,18 @@ mod tests {
 
     #[test]
     fn host_globs() {
-        assert!(host_glob("*.example.com", "a.example.com"));
-        assert!(host_glob("*.example.com", "example.com"));
-        assert!(!host_glob("*.example.com", "badexample.com"));
-        assert!(host_glob("api.x", "api.x"));
+        let set = HostSet::new(&["*.Example.com".into(), "api.x".into(), "*.co.uk".into()]);
+        assert!(set.matches("a.example.com"));
+        assert!(set.matches("b.a.example.com"));
+        assert!(set.matches("example.com"));
+        assert!(!set.matches("badexample.com"));
+        assert!(!set.matches("example.com.evil"));
+        assert!(!set.matches("com"));
+        assert!(set.matches("api.x"));
+        assert!(!set.matches("v2.api.x"));
+        assert!(!set.matches("x"));
+        assert!(set.matches("shop.co.uk"));
+        assert!(!set.matches(""));
+        assert!(!HostSet::new(&[]).matches("example.com"));
     }
 }
