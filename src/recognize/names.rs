@@ -184,12 +184,20 @@ impl NameIndex {
         }
     }
 
-    /// Answers the common header names up front, once every pattern has been added (a later
-    /// `add` clears them).
+    /// Answers the common header names and the header names of the table itself up front,
+    /// once every pattern has been added (a later `add` clears them).
     pub fn memoize_common_headers(&mut self) {
-        let known = COMMON_HEADERS
+        debug_assert_eq!(self.style, NameStyle::Header);
+        // A header table's exact keys are lowercase names as written: the memo's key form.
+        let names = COMMON_HEADERS
             .iter()
-            .map(|n| (Box::<str>::from(*n), self.resolve(n)))
+            .map(|n| Box::<str>::from(*n))
+            .chain(self.exact.keys().cloned());
+        let known = names
+            .map(|n| {
+                let answer = self.resolve(&n);
+                (n, answer)
+            })
             .collect();
         self.known = known;
     }
@@ -269,8 +277,14 @@ mod tests {
         )
         .unwrap();
         assert!(!t.headers.known.is_empty());
-        for n in COMMON_HEADERS {
-            for spelled in [n.to_string(), n.to_ascii_uppercase(), format!(" {n} ")] {
+        let table: Vec<String> = t.headers.exact.keys().map(|k| k.to_string()).collect();
+        assert!(
+            table
+                .iter()
+                .all(|k| t.headers.known.contains_key(k.as_str()))
+        );
+        for n in COMMON_HEADERS.iter().map(|n| n.to_string()).chain(table) {
+            for spelled in [n.clone(), n.to_ascii_uppercase(), format!(" {n} ")] {
                 assert_eq!(
                     t.headers.lookup(&spelled),
                     t.headers.resolve(&spelled),

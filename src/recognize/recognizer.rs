@@ -1325,13 +1325,11 @@ impl Recognizer {
         if st.rec.request.is_empty() {
             return;
         }
-        let candidates: Vec<Credential> = st
-            .rec
+        let rec = &mut st.rec;
+        let candidates = rec
             .request
             .iter()
-            .filter(|c| c.value.expose().len() >= MIN_ECHO_LEN && c.kind != "basic")
-            .cloned()
-            .collect();
+            .filter(|c| c.value.expose().len() >= MIN_ECHO_LEN && c.kind != "basic");
         for c in candidates {
             let needle = c.value.expose().as_bytes();
             let finder = memchr::memmem::Finder::new(needle);
@@ -1352,19 +1350,18 @@ impl Recognizer {
                 }
             }
             for (location, name) in hits {
-                let already = st
-                    .rec
+                let already = rec
                     .response
                     .iter()
                     .any(|r| r.key_fp == c.key_fp && r.location == location);
                 if already {
                     continue;
                 }
-                if st.rec.response.len() >= MAX_CREDS {
-                    st.rec.limits_hit += 1;
+                if rec.response.len() >= MAX_CREDS {
+                    rec.limits_hit += 1;
                     return;
                 }
-                st.rec.response.push(Credential {
+                rec.response.push(Credential {
                     side: Side::Response,
                     origin: Origin::Echoed,
                     location,
