@@ -109,8 +109,10 @@ impl Opened {
     }
 }
 
-/// Read buffer size: large sequential reads (measured faster than mmap on this class of machine).
-pub const READ_BUF: usize = 1 << 20;
+/// Read buffer size (sequential reads were measured faster than mmap on this class of machine).
+/// Captures are read past it, straight into the capture reader's larger buffer; it serves the
+/// compressed inputs' decoders and the format sniffing.
+pub const READ_BUF: usize = 64 << 10;
 
 /// Bytes peeked to tell the format (HAR may start with a BOM, whitespace or a JSONP callback).
 const HEAD_LEN: u64 = 512;
