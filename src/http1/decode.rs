@@ -140,7 +140,7 @@ impl BodyAcc {
     }
 
     /// The body is announced as `len` bytes on the wire (Content-Length): an identity body's
-    /// kept prefix is allocated once instead of growing by doubling.
+    /// kept prefix, or a gzip body's buffer, is allocated once instead of growing by doubling.
     pub fn expect(&mut self, len: u64) {
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         match &mut self.coding {
@@ -163,9 +163,9 @@ impl BodyAcc {
         if let Coding::GzipBuffered(buf) = &mut self.coding {
             let buf = std::mem::take(buf);
             let mut d = Box::new(flate2::write::MultiGzDecoder::new(fresh(self.limits)));
-            // In pieces the size of a TCP segment's payload, as the bytes came: at a decode
-            // error, flate2's writer loses the output of its last call, so a piece this small
-            // keeps as much of the text before the error as streaming did.
+            // In small pieces, about as the bytes came (a TCP payload is ~1.4 KB): at a decode
+            // error flate2's writer loses the output of its last call, so small pieces keep as
+            // much of the text before the error as streaming did.
             let res = buf.chunks(REPLAY_PIECE).try_for_each(|p| d.write_all(p));
             self.coding = Coding::Gzip(d);
             if res.is_err() {
