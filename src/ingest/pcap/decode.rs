@@ -439,22 +439,8 @@ impl Decoder {
                 _ => Decoded::Other,
             };
         };
-        let (src, dst) = match net {
-            LaxNetSlice::Ipv4(v4) => {
-                let h = v4.header();
-                (
-                    IpAddr::V4(h.source_addr()),
-                    IpAddr::V4(h.destination_addr()),
-                )
-            }
-            LaxNetSlice::Ipv6(v6) => {
-                let h = v6.header();
-                (
-                    IpAddr::V6(h.source_addr()),
-                    IpAddr::V6(h.destination_addr()),
-                )
-            }
-            LaxNetSlice::Arp(_) => return Decoded::Other,
+        let Some((src, dst)) = ip_addrs(net) else {
+            return Decoded::Other;
         };
         if let Some(TransportSlice::Tcp(tcp)) = &p.transport {
             return Decoded::Tcp(segment_of(src, dst, tcp));
@@ -880,23 +866,29 @@ fn plain_tcp(ip: &[u8]) -> Option<Segment<'_>> {
         return None;
     }
     let tcp = TcpSlice::from_slice(payload.payload).ok()?;
-    let (src, dst) = match &ip {
-        LaxIpSlice::Ipv4(v4) => {
+    let (src, dst) = ip_addrs(&LaxNetSlice::from(ip))?;
+    Some(segment_of(src, dst, &tcp))
+}
+
+/// Source and destination of an IP packet (`None` for ARP).
+fn ip_addrs(net: &LaxNetSlice<'_>) -> Option<(IpAddr, IpAddr)> {
+    match net {
+        LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
-            (
+            Some((
                 IpAddr::V4(h.source_addr()),
                 IpAddr::V4(h.destination_addr()),
-            )
+            ))
         }
-        LaxIpSlice::Ipv6(v6) => {
+        LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
-            (
+            Some((
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
-            )
+            ))
         }
-    };
-    Some(segment_of(src, dst, &tcp))
+        LaxNetSlice::Arp(_) => None,
+    }
 }
 
 fn segment_of<'a>(src: IpAddr, dst: IpAddr, tcp: &TcpSlice<'a>) -> Segment<'a> {
