@@ -4,8 +4,8 @@
 //! reports completed messages and protocol events back to the connection.
 //!
 //! Memory per direction: an unfinished head (at most `max_header_bytes` plus one segment), one
-//! chunk-size or trailer line, and the kept body prefix. Bodies stream through; they are never
-//! buffered whole.
+//! chunk-size or trailer line, and the kept body prefix. Bodies stream through, except that a
+//! gzip body's wire bytes are held for one-shot decoding up to 256 KiB (`decode`).
 
 use std::collections::VecDeque;
 
