@@ -186,7 +186,7 @@ impl NameIndex {
 
     /// Answers the common header names and the header names of the table itself up front,
     /// once every pattern has been added (a later `add` clears them).
-    pub fn memoize_common_headers(&mut self) {
+    pub(crate) fn memoize_common_headers(&mut self) {
         debug_assert_eq!(self.style, NameStyle::Header);
         // A header table's exact keys are lowercase names as written: the memo's key form.
         let names = COMMON_HEADERS

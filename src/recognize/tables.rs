@@ -592,6 +592,9 @@ struct HostSet {
     exact: foldhash::HashSet<Box<str>>,
     /// The domains of the `*.` globs.
     domains: foldhash::HashSet<Box<str>>,
+    /// The longest of `domains`: longer suffixes of a host are not hashed (a hostile host of
+    /// many short labels would otherwise cost its length squared).
+    longest: usize,
 }
 
 impl HostSet {
@@ -600,9 +603,14 @@ impl HostSet {
         for p in patterns {
             let p = p.to_ascii_lowercase();
             match p.strip_prefix("*.") {
-                Some(domain) => set.domains.insert(domain.into()),
-                None => set.exact.insert(p.into_boxed_str()),
-            };
+                Some(domain) => {
+                    set.longest = set.longest.max(domain.len());
+                    set.domains.insert(domain.into());
+                }
+                None => {
+                    set.exact.insert(p.into_boxed_str());
+                }
+            }
         }
         set
     }
@@ -621,7 +629,7 @@ impl HostSet {
         }
         let mut rest = host;
         loop {
-            if self.domains.contains(rest) {
+            if rest.len() <= self.longest && self.domains.contains(rest) {
                 return true;
             }
             match rest.split_once('.') {
@@ -702,5 +710,9 @@ mod tests {
         assert!(set.matches("shop.co.uk"));
         assert!(!set.matches(""));
         assert!(!HostSet::new(&[]).matches("example.com"));
+        // Many labels before a listed domain.
+        let deep = format!("{}example.com", "a.".repeat(10_000));
+        assert!(set.matches(&deep));
+        assert!(!set.matches(&deep.replace("example", "exemple")));
     }
 }

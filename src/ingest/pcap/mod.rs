@@ -24,8 +24,8 @@ use decode::{Decoded, Decoder, LinkKind};
 /// Small, so that the packets a refill brings are parsed, and their payloads copied, while they
 /// are still in the core's L2 cache: 4 MiB made a one-thread scan of 1 GiB ~2% slower (medians
 /// of 9 and 11 interleaved runs), and a small buffer also costs small files less to zero-fill.
-/// Larger than `detect::READ_BUF`, so refills read the file straight into it instead of copying
-/// out of the `BufReader` in front.
+/// Larger than `detect::READ_BUF` (unless `max_record_bytes` is set below it), so refills read
+/// the file straight into it instead of copying out of the `BufReader` in front.
 const CAPTURE_BUF: usize = 256 << 10;
 /// Wireshark's limit for one classic pcap record; a bigger record that also exceeds the
 /// file's snaplen is corruption, whatever `max_record_bytes` allows.
@@ -334,8 +334,8 @@ pub(crate) fn pump(
             };
             match step {
                 // `consume` moves what is left to the front of the buffer whenever half of it is
-                // used (memmove of up to 2 MiB, 1.3% of a scan); `refill` moves the short rest
-                // anyway, once per buffer.
+                // used (a memmove of up to half the buffer); `refill` moves the short rest anyway,
+                // once per buffer.
                 Step::Consume(n) => reader.consume_noshift(n),
                 Step::Refill => {
                     if let Err(why) = reader.refill().map_err(|e| describe(&e)) {
