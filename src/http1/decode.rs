@@ -490,9 +490,10 @@ mod tests {
     proptest! {
         /// The one-shot path gives the streaming decoder's kept bytes, truncation, wire length
         /// and anomalies, for whole, cut, corrupt, trailed and two-member bodies, ending cleanly,
-        /// at a gap or early, whatever the limits and the piece size. (The baseline streams in
-        /// the pieces the buffered bytes are replayed in: where streaming itself depends on the
-        /// pieces, at a decode error, the replay's pieces are the comparison.)
+        /// at a gap or early, whatever the limits and the piece size, except for the malformed
+        /// streams libdeflate tolerates (see `gunzip`). (The baseline streams in the pieces the
+        /// buffered bytes are replayed in: where streaming itself depends on the pieces, at a
+        /// decode error, the replay's pieces are the comparison.)
         #[test]
         fn one_shot_gzip_equals_streaming(
             plain in proptest::collection::vec(any::<u8>(), 0..3000),
@@ -531,16 +532,37 @@ mod tests {
             let l = limits(kept, decoded);
             let fast = feed(&wire, l, piece, end, false);
             let slow = feed(&wire, l, REPLAY_PIECE, end, true);
-            prop_assert_eq!(&fast.body.bytes, &slow.body.bytes);
-            prop_assert_eq!(fast.body.truncated, slow.body.truncated);
-            prop_assert_eq!(fast.body.wire_len, slow.body.wire_len);
-            prop_assert_eq!(&fast.anomalies, &slow.anomalies);
-            // Streaming itself depends on how the bytes arrive only at a decode error (flate2
-            // drops the output of the call that failed), never at a gap or a clean end.
             let other = feed(&wire, l, piece, end, true);
-            if !other.anomalies.contains(&Anomaly::DecodeError) {
-                prop_assert_eq!(&other.body.bytes, &slow.body.bytes);
-                prop_assert_eq!(&other.anomalies, &slow.anomalies);
+            prop_assert_eq!(fast.body.wire_len, slow.body.wire_len);
+            let same = |a: &Finished, b: &Finished| {
+                a.body.bytes == b.body.bytes
+                    && a.body.truncated == b.body.truncated
+                    && a.anomalies == b.anomalies
+            };
+            let error = |f: &Finished| f.anomalies.contains(&Anomaly::DecodeError);
+            // libdeflate tolerates a few malformations zlib does not (e.g. more code lengths than
+            // zlib's maximum); a flip that makes only such a one decodes one-shot to the very
+            // content the stream was made from, its CRC and size checked.
+            let lax = |f: &Finished| {
+                matches!(mangle, Mangle::Flipped(_)) && f.anomalies.is_empty() && f.body.bytes == plain
+            };
+            if !same(&other, &slow) {
+                // Streaming itself depends on the pieces only at a decode error: flate2 drops the
+                // output of the call that failed, and the decode limit may be reached first.
+                prop_assert!(error(&other) || error(&slow));
+                // The one-shot path is one more schedule of pieces (the buffered bytes in the
+                // replay's, the rest as they came): it reports the problem too, or is lax.
+                let problem = fast
+                    .anomalies
+                    .iter()
+                    .any(|a| matches!(a, Anomaly::DecodeError | Anomaly::DecodeLimit));
+                prop_assert!(problem || lax(&fast), "{:?}", fast.anomalies);
+                prop_assert!(fast.body.bytes.len() <= kept);
+                return Ok(());
+            }
+            if !same(&fast, &slow) {
+                prop_assert!(error(&slow), "{:?} {:?}", fast.anomalies, slow.anomalies);
+                prop_assert!(lax(&fast), "{:?}", fast.anomalies);
             }
         }
     }
@@ -549,7 +571,9 @@ mod tests {
     fn corrupt_then_cut_gzip_is_still_a_decode_error() {
         // A bad compression method byte, then a gap (or an early close): the error came before
         // the bytes went missing, so it is reported, as it was when the bytes streamed.
-        let mut wire = gz_of(b"a body that is long enough to be cut somewhere in the middle");
+        let mut wire = crate::r#gen::http::gzip(
+            b"a body that is long enough to be cut somewhere in the middle",
+        );
         wire[2] = 7;
         for early in [false, true] {
             let mut b = BodyAcc::new(BodyLimits::default(), None, Some("gzip"));
@@ -564,17 +588,11 @@ mod tests {
         }
     }
 
-    fn gz_of(plain: &[u8]) -> Vec<u8> {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(plain).unwrap();
-        gz.finish().unwrap()
-    }
-
     #[test]
     fn buffering_stops_where_one_shot_could_not_succeed() {
         // With nothing kept, a one-shot decode can only give an empty body: a longer body is not
         // held whole to find that out.
-        let wire = gz_of(&b"credential ".repeat(400));
+        let wire = crate::r#gen::http::gzip(&b"credential ".repeat(400));
         let mut b = BodyAcc::new(limits(0, 8 << 20), None, Some("gzip"));
         b.push(&wire[..wire.len() / 2]);
         assert!(matches!(b.coding, Coding::GzipBuffered(_)));
