@@ -587,10 +587,14 @@ impl State<'_> {
         let mut end = None;
         let mut j = 0;
         if *scalar {
-            match buf
-                .iter()
-                .position(|b| matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
-            {
+            // Any byte that cannot continue a number or a literal ends it, as serde_json's
+            // streaming parse ends it there: `0{` is the entry `0`, then a missing comma.
+            match buf.iter().position(|b| {
+                matches!(
+                    b,
+                    b',' | b']' | b'}' | b'{' | b'[' | b'"' | b':' | b' ' | b'\t' | b'\n' | b'\r'
+                )
+            }) {
                 Some(k) => end = Some(k),
                 None => j = buf.len(),
             }
@@ -842,6 +846,10 @@ mod tests {
             r#"{"log": {"entries": [{}, {}],"#,
             r#"{"log": {"entries": [1 2]}}"#,
             r#"{"log": {"entries": [tru]}}"#,
+            r#"{"log": {"entries": [0{"a": 1}]}}"#,
+            r#"{"log": {"entries": [x{"a": 1}]}}"#,
+            r#"{"log": {"entries": [1"a"]}}"#,
+            r#"{"log": {"entries": [null[1]]}}"#,
             "{\"log\": {\"entries\": [{\"pageref\": \"\nx\"}, {\"a\": \"\t\"}]}}",
             "{\"log\": {\"entries\": [{\"request\": {\"url\": \"a\nb\"}}]}}",
             "{\"log\": {\"creator\": {\"name\": \"a\nb\"}, \"entries\": []}}",
