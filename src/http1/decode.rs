@@ -158,11 +158,17 @@ impl BodyAcc {
         }
     }
 
+    /// Most content the one-shot path may give: all of it is kept, and none is over the decode
+    /// limit, as when streaming.
+    fn one_shot_max(&self) -> usize {
+        self.limits.max_kept.min(self.limits.max_decoded)
+    }
+
     /// Most gzip bytes worth buffering: the one-shot path decodes only content within the limits,
     /// and deflate with its headers is at most ~1/8 longer than its content (fixed Huffman codes
     /// of literals), so more than this would be buffered only to be streamed.
     fn buffer_max(&self) -> usize {
-        let fits = self.limits.max_kept.min(self.limits.max_decoded);
+        let fits = self.one_shot_max();
         GZIP_BUFFER_MAX.min(fits.saturating_add(fits / 8).saturating_add(1024))
     }
 
@@ -294,8 +300,7 @@ impl BodyAcc {
 
     pub fn finish(mut self) -> Finished {
         if let Coding::GzipBuffered(buf) = &self.coding {
-            let fits = self.limits.max_kept.min(self.limits.max_decoded);
-            match gunzip_one(buf, fits) {
+            match gunzip_one(buf, self.one_shot_max()) {
                 Some(out) => {
                     // Decoded whole, within both limits: the result is the streaming
                     // decoder's, held as an identity body's output.

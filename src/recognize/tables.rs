@@ -583,9 +583,8 @@ impl Prefiltered {
     }
 }
 
-/// `*.example.com` matches subdomains and the apex; a plain name matches itself.
-/// Host patterns, lowercased: names, and `*.example.com` globs that match `example.com` and
-/// any name under it. A lookup is one hash probe per label of the host, not one comparison per
+/// Host patterns, lowercased: names, which match themselves, and `*.example.com` globs, which
+/// match `example.com` and any name under it. A lookup is one hash probe per label of the host, not one comparison per
 /// pattern (every exchange asks whether its host is a tracker).
 #[derive(Debug, Default)]
 struct HostSet {
