@@ -217,39 +217,50 @@ impl NameIndex {
 
     /// The detector that claims `name`, if any.
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        if !self.known.is_empty() {
-            let mut buf = [0u8; STACK_NAME];
-            if let Some(lower) = normalize_into(name, NameStyle::Header, &mut buf)
-                && let Some(&answer) = self.known.get(lower)
+        self.with_norm(name, |norm| {
+            // Only a header table has a memo; it is keyed by that table's normal form.
+            if !self.known.is_empty()
+                && let Some(&answer) = self.known.get(norm)
             {
                 return answer;
             }
-        }
-        self.resolve(name)
+            self.resolve_norm(name, norm)
+        })
     }
 
     /// `lookup` without the memo.
     fn resolve(&self, name: &str) -> Option<usize> {
+        self.with_norm(name, |norm| self.resolve_norm(name, norm))
+    }
+
+    /// `f` of `name` in this table's normal form (on the stack unless it is long).
+    fn with_norm<R>(&self, name: &str, f: impl FnOnce(&str) -> R) -> R {
         let mut buf = [0u8; STACK_NAME];
-        let heap;
-        let norm: &str = match normalize_into(name, self.style, &mut buf) {
-            Some(s) => s,
-            None => {
-                heap = normalize(name, self.style);
-                &heap
-            }
-        };
+        match normalize_into(name, self.style, &mut buf) {
+            Some(norm) => f(norm),
+            None => f(&normalize(name, self.style)),
+        }
+    }
+
+    /// The answer for `name`, whose normal form is `norm`: the exact entry, unless a glob of
+    /// higher priority claims it.
+    fn resolve_norm(&self, name: &str, norm: &str) -> Option<usize> {
         let mut best = self.exact.get(norm).copied();
         if self.globs.is_empty() || best == Some(0) {
             return best;
         }
-        let mut buf2 = [0u8; STACK_NAME];
-        let heap2;
-        let lower: &str = match normalize_into(name, NameStyle::Header, &mut buf2) {
-            Some(s) => s,
-            None => {
-                heap2 = normalize(name, NameStyle::Header);
-                &heap2
+        // Globs see the name trimmed and lowercased, which a header table's normal form is.
+        let mut buf = [0u8; STACK_NAME];
+        let heap;
+        let lower: &str = if self.style == NameStyle::Header {
+            norm
+        } else {
+            match normalize_into(name, NameStyle::Header, &mut buf) {
+                Some(s) => s,
+                None => {
+                    heap = normalize(name, NameStyle::Header);
+                    &heap
+                }
             }
         };
         for (g, idx) in &self.globs {
