@@ -125,7 +125,7 @@ pub struct Engine {
 pub const SHARD_MIN_BYTES: u64 = 32 << 20;
 
 /// Default for `Engine::memory_budget`.
-pub const MEMORY_BUDGET: usize = 64 << 20;
+pub const MEMORY_BUDGET: usize = 96 << 20;
 
 /// The kinds of record a run has already warned it could not spill.
 type Warned = Mutex<BTreeSet<&'static str>>;

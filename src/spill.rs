@@ -207,7 +207,8 @@ impl<T: Spill + 'static> Spiller<T> {
         }
     }
 
-    /// Everything pushed: in memory as pushed if nothing was spilled, else as sorted runs.
+    /// Everything pushed: in memory as pushed if nothing was spilled, else as sorted runs (the
+    /// records still in memory written as the last one).
     pub fn finish(self) -> Finished<T> {
         self.finish_and_failure().0
     }
@@ -225,7 +226,25 @@ impl<T: Spill + 'static> Spiller<T> {
             }
         }
         let sh = &self.shared;
-        let b = std::mem::take(&mut *sh.buf.lock().unwrap_or_else(PoisonError::into_inner));
+        let take_buf =
+            || std::mem::take(&mut *sh.buf.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut b = take_buf();
+        let has_runs = !sh
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .runs
+            .is_empty();
+        if has_runs && !b.items.is_empty() && !sh.failed.load(AtomicOrdering::Relaxed) {
+            // Once some records are on disk, the rest go too: whoever reads the runs back also
+            // fills a buffer of its own (folded findings, correlation output), and the last
+            // buffer, up to the budget, held through all of that would double what the run
+            // holds at its end. What a run spills is then only as large as the input demands;
+            // an input that fits the budget never spills at all. (If the write fails the
+            // records come back to the buffer.)
+            sh.spill(b);
+            b = take_buf();
+        }
         let f = std::mem::take(&mut *sh.file.lock().unwrap_or_else(PoisonError::into_inner));
         let finished = match f.file {
             Some(file) if !f.runs.is_empty() => {
@@ -671,6 +690,32 @@ mod tests {
             Finished::Memory(v) => assert_eq!(v.len(), 10),
             Finished::Spilled(_) => panic!("spilled under budget"),
         }
+    }
+
+    /// Once a run is on disk, what is still in memory at the end is written as one more run:
+    /// nothing stays held while the runs are read back, and nothing is lost or doubled.
+    #[test]
+    fn the_rest_follows_the_runs_to_disk() {
+        let one = Rec {
+            k: 0,
+            text: "x".into(),
+        }
+        .mem_bytes();
+        // Spills at the 11th record; 4 more stay in the buffer until the end.
+        let s = Spiller::new(10 * one, by_key, sort);
+        for k in (0..15).rev() {
+            s.push([Rec {
+                k,
+                text: "x".into(),
+            }]);
+        }
+        let Finished::Spilled(sorted) = s.finish() else {
+            panic!("nothing spilled")
+        };
+        assert!(sorted.mem.is_empty(), "{} records held", sorted.mem.len());
+        assert_eq!(sorted.spilled_runs(), 2);
+        let keys: Vec<u32> = sorted.iter().map(|r| r.unwrap().k).collect();
+        assert_eq!(keys, (0..15).collect::<Vec<_>>());
     }
 
     #[test]
