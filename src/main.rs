@@ -8,6 +8,22 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (the bindings do not name it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// How long freed memory stays mapped before mimalloc returns it (mimalloc 3 waits 1000 ms).
+/// A scan frees whole spill buffers and report parts at once, and then builds others: held for a
+/// second, the freed ones counted in the peak beside the new (a 3 GiB scan on two threads peaked
+/// at ~250 MiB instead of ~170). Purging sooner refaults pages that are reused within the
+/// delay; 100 ms cost no measurable time on the 1 GiB bench, 10 ms did (~5%).
+const PURGE_DELAY_MS: std::os::raw::c_long = 100;
+
 fn main() -> std::process::ExitCode {
+    // The environment variable, if set, still decides (mimalloc read it at start-up).
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets one of mimalloc's integer options, which it reads with atomics; any
+        // value is valid for this one.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+    }
     credsift::cli::main_entry()
 }
