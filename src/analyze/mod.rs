@@ -311,14 +311,26 @@ pub fn output_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
     b.severity
         .cmp(&a.severity)
         .then(b.count.cmp(&a.count))
-        .then(a.rule.cmp(b.rule))
-        .then(a.source.cmp(&b.source))
-        .then(a.locator.cmp(&b.locator))
-        .then(a.host.cmp(&b.host))
-        .then(a.location.cmp(&b.location))
-        .then(a.name.cmp(&b.name))
-        .then(a.key_fp.cmp(&b.key_fp))
-        .then(a.detail.cmp(&b.detail))
+        .then_with(|| shared_str_cmp(a.rule, b.rule))
+        .then_with(|| shared_str_cmp(&a.source, &b.source))
+        .then_with(|| a.locator.cmp(&b.locator))
+        .then_with(|| a.host.cmp(&b.host))
+        .then_with(|| a.location.cmp(&b.location))
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.key_fp.cmp(&b.key_fp))
+        .then_with(|| a.detail.cmp(&b.detail))
+}
+
+/// `a.cmp(b)` for strings that are often one shared string (a rule id from the catalog, a
+/// source name behind one `Arc`): then equal without comparing bytes. The sorts of findings and
+/// sightings compare these first and mostly find them equal, a `memcmp` each.
+#[inline]
+pub fn shared_str_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if std::ptr::eq(a, b) {
+        std::cmp::Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
 }
 
 /// Sorts aggregated findings into `output_order`.
@@ -334,7 +346,13 @@ fn sort_output(v: &mut Vec<Finding>) {
 
 /// The order findings spill in before they are merged: by merge key.
 pub fn merge_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
-    a.merge_key().cmp(&b.merge_key())
+    // `merge_key`'s order, field by field.
+    shared_str_cmp(a.rule, b.rule)
+        .then_with(|| shared_str_cmp(&a.source, &b.source))
+        .then_with(|| a.host.cmp(&b.host))
+        .then_with(|| a.location.cmp(&b.location))
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.key_fp.cmp(&b.key_fp))
 }
 
 /// A spill run of findings: sorted by merge key (on this thread: runs are sorted by the spill's
@@ -531,6 +549,39 @@ mod tests {
             evidence: Sensitive::plain(format!("…({key})")),
             detail: detail.into(),
             cwe: Some(319),
+        }
+    }
+
+    proptest! {
+        /// The hand-written comparisons, with their shortcut for one shared string, order
+        /// findings exactly as the merge key does: on equal contents in separate allocations
+        /// (one source name per input) as on one shared `Arc`.
+        #[test]
+        fn merge_order_is_the_merge_key_order(
+            a in (0u8..6, 0u8..3, any::<bool>(), any::<bool>()),
+            b in (0u8..6, 0u8..3, any::<bool>(), any::<bool>()),
+        ) {
+            let shared: std::sync::Arc<str> = std::sync::Arc::from("a.pcap");
+            let make = |(key, src, other_rule, own_arc): (u8, u8, bool, bool)| {
+                let mut f = finding(key, Some(1), "", Severity::High, false);
+                f.source = match (src, own_arc) {
+                    (0, false) => shared.clone(),
+                    (0, true) => std::sync::Arc::from("a.pcap"),
+                    (n, _) => std::sync::Arc::from(format!("{n}.pcap")),
+                };
+                if other_rule {
+                    f.rule = "credential-in-url";
+                }
+                f
+            };
+            let (fa, fb) = (make(a), make(b));
+            prop_assert_eq!(merge_order(&fa, &fb), fa.merge_key().cmp(&fb.merge_key()));
+            let full = |f: &Finding| {
+                (std::cmp::Reverse(f.severity), std::cmp::Reverse(f.count), f.rule,
+                 f.source.to_string(), f.locator, f.host.clone(), f.location, f.name.clone(),
+                 f.key_fp.clone(), f.detail.clone())
+            };
+            prop_assert_eq!(output_order(&fa, &fb), full(&fa).cmp(&full(&fb)));
         }
     }
 

@@ -195,8 +195,6 @@ pub fn sightings_of(ex: &Exchange, rec: &Recognized, seq: u64) -> Vec<Sighting> 
 /// same exchange, so their order cannot show.
 pub fn sighting_order(a: &Sighting, b: &Sighting) -> std::cmp::Ordering {
     type Rest<'a> = (
-        Option<Timestamp>,
-        &'a Arc<str>,
         u64,
         Option<Locator>,
         Side,
@@ -204,10 +202,8 @@ pub fn sighting_order(a: &Sighting, b: &Sighting) -> std::cmp::Ordering {
         &'a CompactString,
         &'a str,
     );
-    fn full(s: &Sighting) -> Rest<'_> {
+    fn rest(s: &Sighting) -> Rest<'_> {
         (
-            s.ts,
-            &s.source,
             s.seq,
             s.locator,
             s.side,
@@ -218,7 +214,11 @@ pub fn sighting_order(a: &Sighting, b: &Sighting) -> std::cmp::Ordering {
     }
     // Never time before the whole key: two keys sharing a prefix would interleave and each
     // split into several groups.
-    a.key_fp.cmp(&b.key_fp).then_with(|| full(a).cmp(&full(b)))
+    a.key_fp.cmp(&b.key_fp).then_with(|| {
+        a.ts.cmp(&b.ts)
+            .then_with(|| super::shared_str_cmp(&a.source, &b.source))
+            .then_with(|| rest(a).cmp(&rest(b)))
+    })
 }
 
 /// Sorts sightings into `sighting_order`, on this thread (a spill run, sorted by the spill's own
