@@ -236,12 +236,12 @@ impl<T: Spill + 'static> Spiller<T> {
             .runs
             .is_empty();
         if has_runs && !b.items.is_empty() && !sh.failed.load(AtomicOrdering::Relaxed) {
-            // Once some records are on disk, the rest go too: whoever reads the runs back also
-            // fills a buffer of its own (folded findings, correlation output), and the last
-            // buffer, up to the budget, held through all of that would double what the run
-            // holds at its end. What a run spills is then only as large as the input demands;
-            // an input that fits the budget never spills at all. (If the write fails the
-            // records come back to the buffer.)
+            // Once some records are on disk, the rest follow them: the runs are read back by a
+            // merge that fills buffers of its own (folded findings, correlation output), and
+            // this buffer (up to this spiller's budget), held through that merge, would add to
+            // the run's peak. It costs one more write of at most a budget's worth, and only in
+            // a run that spills anyway. (If the write fails the records come back to the
+            // buffer.)
             sh.spill(b);
             b = take_buf();
         }
