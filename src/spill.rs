@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
@@ -100,12 +100,16 @@ struct Shared<T> {
     file: Mutex<RunFile>,
     /// Spilling failed once: keep everything in memory from then on.
     failed: AtomicBool,
+    /// Bytes of buffers taken to be written and not written yet; they count against the
+    /// budget of the one filling.
+    in_flight: AtomicUsize,
 }
 
 struct Writer<T> {
     /// Room for no buffer in the queue: a full buffer waits, in the hands of the one thread
     /// that holds the writer, until the writer has finished the one before; so at most three
-    /// are in memory (one being written, one being handed over, one filling).
+    /// are in memory (one being written, one being handed over, one filling), and as the ones
+    /// taken count against the budget of the one filling, together about one budget's worth.
     tx: std::sync::mpsc::SyncSender<Buffer<T>>,
     handle: std::thread::JoinHandle<()>,
 }
@@ -126,6 +130,7 @@ impl<T: Spill + 'static> Spiller<T> {
                 buf: Mutex::new(Buffer::default()),
                 file: Mutex::new(RunFile::default()),
                 failed: AtomicBool::new(false),
+                in_flight: AtomicUsize::new(0),
             }),
             writer: Mutex::new(None),
             background: false,
@@ -160,7 +165,7 @@ impl<T: Spill + 'static> Spiller<T> {
                 return;
             }
             // Without a writer thread, written here by the thread that filled it.
-            (!self.background).then(|| std::mem::take(&mut *b))
+            (!self.background).then(|| sh.take(&mut b))
         };
         if let Some(full) = full {
             sh.spill(full);
@@ -226,6 +231,8 @@ impl<T: Spill + 'static> Spiller<T> {
             }
         }
         let sh = &self.shared;
+        // Every buffer taken has been written (or put back) by now.
+        debug_assert_eq!(sh.in_flight.load(AtomicOrdering::Relaxed), 0);
         let take_buf =
             || std::mem::take(&mut *sh.buf.lock().unwrap_or_else(PoisonError::into_inner));
         let mut b = take_buf();
@@ -242,7 +249,8 @@ impl<T: Spill + 'static> Spiller<T> {
             // the run's peak. It costs one more write of at most a budget's worth, and only in
             // a run that spills anyway. (If the write fails the records come back to the
             // buffer.)
-            sh.spill(b);
+            let rest = sh.take(&mut b);
+            sh.spill(rest);
             b = take_buf();
         }
         let f = std::mem::take(&mut *sh.file.lock().unwrap_or_else(PoisonError::into_inner));
@@ -265,19 +273,39 @@ impl<T: Spill + 'static> Spiller<T> {
 }
 
 impl<T: Spill> Shared<T> {
-    /// The buffer is over budget (and spilling still works).
+    /// The buffer is over budget (and spilling still works). Buffers on their way to the file
+    /// count against it, down to an eighth: with two scan threads and the writer on two cores,
+    /// a write can take as long as the next buffer takes to fill, and at a whole budget each
+    /// the three buffers a spiller can hold would triple it.
     fn over(&self, b: &Buffer<T>) -> bool {
-        b.bytes > self.budget && !self.failed.load(AtomicOrdering::Relaxed)
+        let in_flight = self.in_flight.load(AtomicOrdering::Relaxed);
+        let limit = self.budget.saturating_sub(in_flight).max(self.budget / 8);
+        b.bytes > limit && !self.failed.load(AtomicOrdering::Relaxed)
+    }
+
+    /// The buffer, counted as on its way to the file.
+    fn take(&self, b: &mut Buffer<T>) -> Buffer<T> {
+        let taken = std::mem::take(b);
+        self.in_flight
+            .fetch_add(taken.bytes, AtomicOrdering::Relaxed);
+        taken
     }
 
     /// The buffer, taken, if it is over budget.
     fn take_full(&self, b: &mut Buffer<T>) -> Option<Buffer<T>> {
-        self.over(b).then(|| std::mem::take(b))
+        self.over(b).then(|| self.take(b))
     }
 
     /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
     /// just holds them in memory) and stops spilling.
     fn spill(&self, mut b: Buffer<T>) {
+        let bytes = b.bytes;
+        self.spill_counted(&mut b);
+        self.in_flight.fetch_sub(bytes, AtomicOrdering::Relaxed);
+    }
+
+    /// `spill`, for a buffer counted in `in_flight` (the caller uncounts it).
+    fn spill_counted(&self, b: &mut Buffer<T>) {
         (self.prepare)(&mut b.items);
         let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         // Another thread's run may have failed since this buffer was taken: the file's end is
