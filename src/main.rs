@@ -19,10 +19,16 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const PURGE_DELAY_MS: std::os::raw::c_long = 100;
 
 fn main() -> std::process::ExitCode {
-    // The environment variable, if set, still decides (mimalloc read it at start-up).
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets one of mimalloc's integer options, which it reads with atomics; any
-        // value is valid for this one.
+    // The environment, if it sets the delay, still decides: mimalloc read it at start-up, under
+    // either name and in any case.
+    let set_by_env = std::env::vars_os().any(|(k, _)| {
+        let k = k.to_string_lossy().to_ascii_uppercase();
+        k == "MIMALLOC_PURGE_DELAY" || k == "MIMALLOC_RESET_DELAY"
+    });
+    if !set_by_env {
+        // SAFETY: mimalloc keeps its options in plain variables, not atomics; this is the first
+        // thing the program does, before any other thread exists that could read it, and any
+        // value is valid for this option.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
     }
     credsift::cli::main_entry()

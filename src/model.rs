@@ -225,19 +225,24 @@ fn v6_text(key: (u128, Option<u16>, u32), fmt: impl FnOnce() -> CompactString) -
         static MEMO: Memo = RefCell::new(vec![None; SLOTS]);
     }
     let slot = (foldhash::fast::FixedState::default().hash_one(key) as usize) % SLOTS;
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        match m.get(slot) {
-            Some(Some((k, text))) if *k == key => text.clone(),
-            _ => {
-                let text = fmt();
-                if let Some(e) = m.get_mut(slot) {
-                    *e = Some((key, text.clone()));
-                }
-                text
-            }
+    // `try_with`: on a thread whose memo is already gone (it is exiting), formatted directly.
+    let cached = MEMO
+        .try_with(|m| match m.borrow().get(slot) {
+            Some(Some((k, text))) if *k == key => Some(text.clone()),
+            _ => None,
+        })
+        .ok()
+        .flatten();
+    if let Some(text) = cached {
+        return text;
+    }
+    let text = fmt();
+    let _ = MEMO.try_with(|m| {
+        if let Some(e) = m.borrow_mut().get_mut(slot) {
+            *e = Some((key, text.clone()));
         }
-    })
+    });
+    text
 }
 
 /// `addr` as text (`1.2.3.4:80`, `[::1]:80`), as `Display` writes it; see `ip_text`.

@@ -108,8 +108,10 @@ struct Shared<T> {
 struct Writer<T> {
     /// Room for no buffer in the queue: a full buffer waits, in the hands of the one thread
     /// that holds the writer, until the writer has finished the one before; so at most three
-    /// are in memory (one being written, one being handed over, one filling), and as the ones
-    /// taken count against the budget of the one filling, together about one budget's worth.
+    /// are in memory (one being written, one being handed over, one filling). As the ones taken
+    /// count against the budget of the one filling, together they hold about a budget and a
+    /// quarter (the one written up to a budget, the other two an eighth each), plus what each
+    /// thread pushes past a limit in one go.
     tx: std::sync::mpsc::SyncSender<Buffer<T>>,
     handle: std::thread::JoinHandle<()>,
 }
@@ -296,16 +298,17 @@ impl<T: Spill> Shared<T> {
         self.over(b).then(|| self.take(b))
     }
 
-    /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
-    /// just holds them in memory) and stops spilling.
+    /// Writes `b`, a buffer from `take` (counted in `in_flight`), as one run, and uncounts it;
+    /// see `write_buffer`.
     fn spill(&self, mut b: Buffer<T>) {
         let bytes = b.bytes;
-        self.spill_counted(&mut b);
+        self.write_buffer(&mut b);
         self.in_flight.fetch_sub(bytes, AtomicOrdering::Relaxed);
     }
 
-    /// `spill`, for a buffer counted in `in_flight` (the caller uncounts it).
-    fn spill_counted(&self, b: &mut Buffer<T>) {
+    /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
+    /// just holds them in memory) and stops spilling.
+    fn write_buffer(&self, b: &mut Buffer<T>) {
         (self.prepare)(&mut b.items);
         let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         // Another thread's run may have failed since this buffer was taken: the file's end is
