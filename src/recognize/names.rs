@@ -41,6 +41,15 @@ fn normalize_into<'b>(
     std::str::from_utf8(buf.get(..n)?).ok()
 }
 
+/// `f` of `name` in `style`'s normal form (on the stack unless it is long).
+fn with_normal<R>(name: &str, style: NameStyle, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; STACK_NAME];
+    match normalize_into(name, style, &mut buf) {
+        Some(norm) => f(norm),
+        None => f(&normalize(name, style)),
+    }
+}
+
 pub fn normalize(name: &str, style: NameStyle) -> String {
     let mut buf = [0u8; STACK_NAME];
     match normalize_into(name, style, &mut buf) {
@@ -217,7 +226,7 @@ impl NameIndex {
 
     /// The detector that claims `name`, if any.
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        self.with_norm(name, |norm| {
+        with_normal(name, self.style, |norm| {
             // Only a header table has a memo; it is keyed by that table's normal form.
             if !self.known.is_empty()
                 && let Some(&answer) = self.known.get(norm)
@@ -230,49 +239,30 @@ impl NameIndex {
 
     /// `lookup` without the memo.
     fn resolve(&self, name: &str) -> Option<usize> {
-        self.with_norm(name, |norm| self.resolve_norm(name, norm))
-    }
-
-    /// `f` of `name` in this table's normal form (on the stack unless it is long).
-    fn with_norm<R>(&self, name: &str, f: impl FnOnce(&str) -> R) -> R {
-        let mut buf = [0u8; STACK_NAME];
-        match normalize_into(name, self.style, &mut buf) {
-            Some(norm) => f(norm),
-            None => f(&normalize(name, self.style)),
-        }
+        with_normal(name, self.style, |norm| self.resolve_norm(name, norm))
     }
 
     /// The answer for `name`, whose normal form is `norm`: the exact entry, unless a glob of
     /// higher priority claims it.
     fn resolve_norm(&self, name: &str, norm: &str) -> Option<usize> {
-        let mut best = self.exact.get(norm).copied();
+        let best = self.exact.get(norm).copied();
         if self.globs.is_empty() || best == Some(0) {
             return best;
         }
         // Globs see the name trimmed and lowercased, which a header table's normal form is.
-        let mut buf = [0u8; STACK_NAME];
-        let heap;
-        let lower: &str = if self.style == NameStyle::Header {
-            norm
-        } else {
-            match normalize_into(name, NameStyle::Header, &mut buf) {
-                Some(s) => s,
-                None => {
-                    heap = normalize(name, NameStyle::Header);
-                    &heap
-                }
-            }
+        let glob = |lower: &str| {
+            self.globs
+                .iter()
+                .take_while(|(_, idx)| best.is_none_or(|b| b > *idx))
+                .find(|(g, _)| g.matches(lower))
+                .map(|(_, idx)| *idx)
         };
-        for (g, idx) in &self.globs {
-            if best.is_some_and(|b| b <= *idx) {
-                break;
-            }
-            if g.matches(lower) {
-                best = Some(*idx);
-                break;
-            }
-        }
-        best
+        let claimed = if self.style == NameStyle::Header {
+            glob(norm)
+        } else {
+            with_normal(name, NameStyle::Header, glob)
+        };
+        claimed.or(best)
     }
 }
 
