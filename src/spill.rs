@@ -299,16 +299,10 @@ impl<T: Spill> Shared<T> {
     }
 
     /// Writes `b`, a buffer from `take` (counted in `in_flight`), as one run, and uncounts it;
-    /// see `write_buffer`.
+    /// if the write fails, puts the records back (nothing is lost, the run just holds them in
+    /// memory) and stops spilling.
     fn spill(&self, mut b: Buffer<T>) {
         let bytes = b.bytes;
-        self.write_buffer(&mut b);
-        self.in_flight.fetch_sub(bytes, AtomicOrdering::Relaxed);
-    }
-
-    /// Writes `b` as one run; if that fails, puts the records back (nothing is lost, the run
-    /// just holds them in memory) and stops spilling.
-    fn write_buffer(&self, b: &mut Buffer<T>) {
         (self.prepare)(&mut b.items);
         let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         // Another thread's run may have failed since this buffer was taken: the file's end is
@@ -334,6 +328,7 @@ impl<T: Spill> Shared<T> {
             mine.bytes += b.bytes;
             mine.items.append(&mut b.items);
         }
+        self.in_flight.fetch_sub(bytes, AtomicOrdering::Relaxed);
     }
 }
 

@@ -584,8 +584,8 @@ impl Prefiltered {
 }
 
 /// Host patterns, lowercased: names, which match themselves, and `*.example.com` globs, which
-/// match `example.com` and any name under it. A lookup is one hash probe per label of the host, not one comparison per
-/// pattern (every exchange asks whether its host is a tracker).
+/// match `example.com` and any name under it. A lookup is one hash probe per label of the host,
+/// not one comparison per pattern (every exchange asks whether its host is a tracker).
 #[derive(Debug, Default)]
 struct HostSet {
     exact: foldhash::HashSet<Box<str>>,
