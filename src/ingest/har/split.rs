@@ -873,6 +873,19 @@ mod tests {
         }
     }
 
+    /// An element that is not UTF-8 is parsed as bytes: serde_json's own error, at its place.
+    #[test]
+    fn invalid_utf8_in_an_element_fails_where_streaming_fails() {
+        for doc in [
+            &b"{\"log\": {\"entries\": [{\"a\": \"ok\"}, {\"b\": \"x\xffy\"}]}}"[..],
+            b"{\"log\": {\"entries\": [{\"a\": \"\xc3\"}]}}",
+            b"{\"log\": {\"entries\": [{\"\xe2\x82\": 1}]}}",
+            b"{\"log\": {\"entries\": [{\"a\": \"caf\xc3\xa9\"}]}}",
+        ] {
+            same(doc);
+        }
+    }
+
     #[test]
     fn nesting_deeper_than_serde_json_allows_fails_at_the_same_place() {
         let mut doc = br#"{"log": {"entries": [{"a": "#.to_vec();
@@ -905,7 +918,7 @@ mod tests {
         #[test]
         fn any_damage_is_reported_where_streaming_reports_it(
             at in 0usize..9000,
-            with in prop::sample::select(vec![b'"', b'{', b'}', b'[', b']', b'\\', b',', b':', b'x', b'0', b' ', b'\n']),
+            with in prop::sample::select(vec![b'"', b'{', b'}', b'[', b']', b'\\', b',', b':', b'x', b'0', b' ', b'\n', 0xFF, 0xC3]),
             cut_at in prop::option::of(0usize..9000),
         ) {
             let mut doc = sample("har-firefox.har");
