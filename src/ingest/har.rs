@@ -20,6 +20,7 @@
 //! absent header must consult for the exchange's source.
 
 mod cap;
+mod jsonstr;
 mod map;
 mod raw;
 mod sanitize;

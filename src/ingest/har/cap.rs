@@ -12,6 +12,8 @@
 use std::cell::Cell;
 use std::io::{self, Read};
 
+use super::jsonstr;
+
 #[derive(Debug, Clone, Copy)]
 enum State {
     Outside,
@@ -62,6 +64,8 @@ impl<'c, R: Read> StringCap<'c, R> {
     fn filter(&mut self, data: &mut [u8]) -> usize {
         let n = data.len();
         let (mut r, mut w) = (0usize, 0usize);
+        // No string ends before this index (the fast scan found none).
+        let mut slow_until = 0usize;
         // Moves `len` bytes from `r` to `w` (a no-op while nothing was dropped).
         let keep = |data: &mut [u8], r: usize, w: usize, len: usize| {
             if r != w {
@@ -110,6 +114,22 @@ impl<'c, R: Read> StringCap<'c, R> {
                     hex,
                     high_pending,
                 } => {
+                    // The string ends before the cap (nearly every string): no cut to place, so
+                    // nothing to follow but where it ends. Otherwise the steps below, which follow
+                    // escapes for the cut, take the window (looked at once).
+                    if hex_left == 0 && r >= slow_until {
+                        let room = self.cap.saturating_sub(len).min(n - r);
+                        match jsonstr::string_end(&data[r..r + room], backslash) {
+                            Ok(k) => {
+                                keep(data, r, w, k + 1);
+                                r += k + 1;
+                                w += k + 1;
+                                self.state = State::Outside;
+                                continue;
+                            }
+                            Err(_) => slow_until = r + room,
+                        }
+                    }
                     let b = data[r];
                     if backslash {
                         keep(data, r, w, 1);

@@ -7,7 +7,7 @@
 //! Why: serde_json reading from a `Read` takes every byte through a one-byte iterator; on HAR
 //! bodies it parsed ~430 MB/s and was 42% of a HAR scan. From a slice it skips string runs with
 //! a fast scan (a whole HAR as `IgnoredAny`: 426 MB/s from a reader, 3.2 GB/s from a slice).
-//! This scanner only follows JSON's strings and brackets (memchr over string bodies), keeps the
+//! This scanner only follows JSON's strings and brackets (`jsonstr` over string bodies), keeps the
 //! few object keys on the way to `log.entries`, and never decides what is valid JSON: the walk
 //! and the per-element parse still do, at the same line and column as before (`Positions` maps
 //! the skeleton's positions back to the file's).
@@ -19,6 +19,8 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
+
+use super::jsonstr;
 
 /// Largest element buffered whole; larger ones are streamed to the walk.
 pub(crate) const MAX_PIECE: usize = 16 << 20;
@@ -612,23 +614,18 @@ impl State<'_> {
         } else {
             while j < buf.len() {
                 if *in_string {
-                    if *escape {
-                        *escape = false;
-                        j += 1;
-                        continue;
-                    }
-                    match memchr::memchr2(b'"', b'\\', &buf[j..]) {
-                        None => j = buf.len(),
-                        Some(k) => {
+                    match jsonstr::string_end(&buf[j..], *escape) {
+                        Err(pending) => {
+                            *escape = pending;
+                            j = buf.len();
+                        }
+                        Ok(k) => {
                             j += k;
-                            if buf[j] == b'\\' {
-                                *escape = true;
-                            } else {
-                                *in_string = false;
-                                if stack.is_empty() {
-                                    end = Some(j + 1);
-                                    break;
-                                }
+                            *escape = false;
+                            *in_string = false;
+                            if stack.is_empty() {
+                                end = Some(j + 1);
+                                break;
                             }
                             j += 1;
                         }
@@ -849,6 +846,7 @@ mod tests {
             r#"{"\u006cog": {"ent\u0072ies": [{"time": 1}]}}"#,
             r#"{"log": 1, "log": {"entries": {"a": 1}, "entries": [{"time": 2}], "entries": [{}]}}"#,
             r#"{"log": {"entries": [{"a": "]}\"\\", "b": ["{", "["]}, -1.5e3, true, {"c": {}}]}}"#,
+            r#"{"log": {"entries": [{"a": "x\"]}"}, {"b": "\\"}, {"c": "\\\"]"}]}}"#,
             r#"{"log": {"entries": []}} trailing"#,
             r#"{"log": {"entries": [{}]}}{"log": {"entries": [{}]}}"#,
             r#"[{"log": {"entries": [{}]}}]"#,
