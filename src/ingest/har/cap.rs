@@ -48,6 +48,9 @@ pub(crate) struct StringCap<'c, R> {
     state: State,
     /// Strings cut so far.
     cut: &'c Cell<u64>,
+    /// Whether string ends are looked for 64 bytes at a time (off only in tests, which compare
+    /// the two ways).
+    fast: bool,
 }
 
 impl<'c, R: Read> StringCap<'c, R> {
@@ -57,14 +60,23 @@ impl<'c, R: Read> StringCap<'c, R> {
             cap,
             state: State::Outside,
             cut,
+            fast: true,
         }
+    }
+
+    /// Follows every string byte by byte (the reference for the fast path).
+    #[cfg(test)]
+    fn slow_only(mut self) -> Self {
+        self.fast = false;
+        self
     }
 
     /// Filters `data` in place and returns how many bytes are kept at its start.
     fn filter(&mut self, data: &mut [u8]) -> usize {
         let n = data.len();
         let (mut r, mut w) = (0usize, 0usize);
-        // No string ends before this index (the fast scan found none).
+        // Below this index the steps that follow escapes one by one take over: the fast scan
+        // found no string end there.
         let mut slow_until = 0usize;
         // Moves `len` bytes from `r` to `w` (a no-op while nothing was dropped).
         let keep = |data: &mut [u8], r: usize, w: usize, len: usize| {
@@ -115,11 +127,11 @@ impl<'c, R: Read> StringCap<'c, R> {
                     high_pending,
                 } => {
                     // The string ends before the cap (nearly every string): no cut to place, so
-                    // nothing to follow but where it ends. Otherwise the steps below, which follow
-                    // escapes for the cut, take the window (looked at once).
-                    if hex_left == 0 && r >= slow_until {
+                    // nothing to follow but where it ends.
+                    if self.fast && hex_left == 0 && r >= slow_until {
                         let room = self.cap.saturating_sub(len).min(n - r);
-                        match jsonstr::string_end(&data[r..r + room], backslash) {
+                        let window = r + room;
+                        match jsonstr::string_end(&data[r..window], backslash) {
                             Ok(k) => {
                                 keep(data, r, w, k + 1);
                                 r += k + 1;
@@ -127,7 +139,29 @@ impl<'c, R: Read> StringCap<'c, R> {
                                 self.state = State::Outside;
                                 continue;
                             }
-                            Err(_) => slow_until = r + room,
+                            Err(_) => {
+                                slow_until = window;
+                                // It goes on past the window (the chunk ends, or the cap comes):
+                                // up to a point with no backslash in the 7 bytes before it, the
+                                // bytes are plain text, and the state there is known (no escape
+                                // open, none that just ended a high surrogate). The steps below
+                                // follow escapes from there only.
+                                if let Some(p) = clean_point(&data[..window], r)
+                                    && p > r
+                                {
+                                    keep(data, r, w, p - r);
+                                    w += p - r;
+                                    self.state = State::Inside {
+                                        len: len + (p - r),
+                                        backslash: false,
+                                        hex_left: 0,
+                                        hex: 0,
+                                        high_pending: false,
+                                    };
+                                    r = p;
+                                    continue;
+                                }
+                            }
                         }
                     }
                     let b = data[r];
@@ -211,6 +245,20 @@ impl<'c, R: Read> StringCap<'c, R> {
     }
 }
 
+/// The last point of `data[from..]` with 7 bytes before it, all in `data[from..]`, none of them a
+/// backslash. An escape is at most 6 bytes (`\uXXXX`), so the byte before such a point is plain
+/// text, whatever came before `from`.
+fn clean_point(data: &[u8], from: usize) -> Option<usize> {
+    let mut end = data.len();
+    loop {
+        let lo = end.checked_sub(7).filter(|&lo| lo >= from)?;
+        match memchr::memrchr(b'\\', &data[lo..end]) {
+            None => return Some(end),
+            Some(i) => end = lo + i,
+        }
+    }
+}
+
 fn is_continuation(b: u8) -> bool {
     b & 0xC0 == 0x80
 }
@@ -238,6 +286,11 @@ mod tests {
 
     /// Reads `input` through the filter in chunks of `chunk` bytes.
     fn filtered(input: &[u8], cap: usize, chunk: usize) -> (Vec<u8>, u64) {
+        filtered_as(input, cap, chunk, true)
+    }
+
+    /// `filtered`, with or without the fast path.
+    fn filtered_as(input: &[u8], cap: usize, chunk: usize, fast: bool) -> (Vec<u8>, u64) {
         struct Chunks<'a>(&'a [u8], usize);
         impl Read for Chunks<'_> {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -249,7 +302,9 @@ mod tests {
         }
         let cut = Cell::new(0);
         let mut out = Vec::new();
-        StringCap::new(Chunks(input, chunk), cap, &cut)
+        let filter = StringCap::new(Chunks(input, chunk), cap, &cut);
+        let mut filter = if fast { filter } else { filter.slow_only() };
+        filter
             .read_to_end(&mut out)
             .expect("reading a slice cannot fail");
         (out, cut.get())
@@ -303,7 +358,45 @@ mod tests {
         }
     }
 
+    /// Strings of up to `max` characters, weighted to escapes, multibyte characters and surrogate
+    /// pairs, as JSON text (raw or all-ASCII escapes).
+    fn tricky_doc(max: usize) -> impl Strategy<Value = String> {
+        let ch = prop_oneof![
+            4 => Just('a'),
+            1 => Just('"'),
+            1 => Just('\\'),
+            1 => Just('\n'),
+            1 => Just('é'),
+            1 => Just('😀'),
+        ];
+        (
+            proptest::collection::vec(proptest::collection::vec(ch, 0..max), 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(strings, escaped)| {
+                let strings: Vec<String> = strings.into_iter().map(String::from_iter).collect();
+                if escaped {
+                    let parts: Vec<String> = strings.iter().map(|s| ascii_json(s)).collect();
+                    format!("[{}]", parts.join(", "))
+                } else {
+                    serde_json::to_string(&strings).unwrap_or_default()
+                }
+            })
+    }
+
     proptest! {
+        /// The fast path keeps and cuts exactly what following every escape does.
+        #[test]
+        fn fast_and_byte_by_byte_agree(
+            doc in tricky_doc(200),
+            cap in 0usize..400,
+            chunk in 1usize..300,
+        ) {
+            let fast = filtered_as(doc.as_bytes(), cap, chunk, true);
+            let slow = filtered_as(doc.as_bytes(), cap, chunk, false);
+            prop_assert_eq!(fast, slow);
+        }
+
         #[test]
         fn output_is_valid_json_with_prefixes_of_the_strings(
             strings in proptest::collection::vec(any::<String>(), 0..6),
