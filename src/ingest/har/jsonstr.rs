@@ -1,6 +1,6 @@
 //! Where a JSON string's body ends: the first `"` not escaped by a backslash, found 64 bytes at a
-//! time with bit masks (simdjson's escape scan). Used by `cap` (every string) and `split` (the
-//! strings of the entries it cuts out).
+//! time with bit masks (simdjson's escape scan). Used by `cap` and `split`, which both follow
+//! every string of a HAR.
 //!
 //! Why: a HAR's `content.text` is often JSON or HTML in a string, with an escaped quote every few
 //! bytes (`{\"id\": \"…\"}`). `memchr2('"', '\\')` stops at each backslash: a call, a branch and a

@@ -7,10 +7,10 @@
 //! Why: serde_json reading from a `Read` takes every byte through a one-byte iterator; on HAR
 //! bodies it parsed ~430 MB/s and was 42% of a HAR scan. From a slice it skips string runs with
 //! a fast scan (a whole HAR as `IgnoredAny`: 426 MB/s from a reader, 3.2 GB/s from a slice).
-//! This scanner only follows JSON's strings and brackets (`jsonstr` over the strings of entries,
-//! memchr over the few others), keeps the few object keys on the way to `log.entries`, and never
-//! decides what is valid JSON: the walk and the per-element parse still do, at the same line and
-//! column as before (`Positions` maps the skeleton's positions back to the file's).
+//! This scanner only follows JSON's strings and brackets (`jsonstr` over string bodies), keeps the
+//! few object keys on the way to `log.entries`, and never decides what is valid JSON: the walk
+//! and the per-element parse still do, at the same line and column as before (`Positions` maps
+//! the skeleton's positions back to the file's).
 //!
 //! It picks the same array the walk does: the first `entries` array of the first `log` object
 //! of the root object. An element larger than `MAX_PIECE` is not cut but passed through to the
@@ -359,40 +359,23 @@ impl State<'_> {
                     key,
                 } => {
                     let rest = &buf[i..];
-                    if escape {
-                        self.pass_string(&rest[..1], key);
-                        self.mode = Mode::Skeleton {
-                            in_string: true,
-                            escape: false,
-                            key,
-                        };
-                        i += 1;
-                        continue;
-                    }
-                    match memchr::memchr2(b'"', b'\\', rest) {
-                        None => {
+                    match jsonstr::string_end(rest, escape) {
+                        Err(pending) => {
                             self.pass_string(rest, key);
+                            self.mode = Mode::Skeleton {
+                                in_string: true,
+                                escape: pending,
+                                key,
+                            };
                             i = buf.len();
                         }
-                        Some(k) => {
-                            if rest[k] == b'\\' {
-                                self.pass_string(&rest[..=k], key);
-                            } else {
-                                self.pass_string(&rest[..k], key);
-                                self.pass(&rest[k..=k]);
-                            }
+                        Ok(k) => {
+                            self.pass_string(&rest[..k], key);
+                            self.pass(&rest[k..=k]);
                             i += k + 1;
-                            if rest[k] == b'\\' {
-                                self.mode = Mode::Skeleton {
-                                    in_string: true,
-                                    escape: true,
-                                    key,
-                                };
-                            } else {
-                                self.mode = SKELETON;
-                                if key {
-                                    self.end_key();
-                                }
+                            self.mode = SKELETON;
+                            if key {
+                                self.end_key();
                             }
                         }
                     }
@@ -847,6 +830,7 @@ mod tests {
             r#"{"log": 1, "log": {"entries": {"a": 1}, "entries": [{"time": 2}], "entries": [{}]}}"#,
             r#"{"log": {"entries": [{"a": "]}\"\\", "b": ["{", "["]}, -1.5e3, true, {"c": {}}]}}"#,
             r#"{"log": {"entries": [{"a": "x\"]}"}, {"b": "\\"}, {"c": "\\\"]"}]}}"#,
+            r#"{"x\"]": 1, "log": {"creator": {"name": "a\"}[", "v": "\\"}, "entries": [{}]}}"#,
             r#"{"log": {"entries": []}} trailing"#,
             r#"{"log": {"entries": [{}]}}{"log": {"entries": [{}]}}"#,
             r#"[{"log": {"entries": [{}]}}]"#,
