@@ -34,13 +34,16 @@ enum State {
     },
 }
 
-const INSIDE: State = State::Inside {
-    len: 0,
-    backslash: false,
-    hex_left: 0,
-    hex: 0,
-    high_pending: false,
-};
+/// Inside a string, `len` bytes into it, after plain text: no escape open, none just ended.
+const fn plain(len: usize) -> State {
+    State::Inside {
+        len,
+        backslash: false,
+        hex_left: 0,
+        hex: 0,
+        high_pending: false,
+    }
+}
 
 pub(crate) struct StringCap<'c, R> {
     inner: R,
@@ -91,7 +94,7 @@ impl<'c, R: Read> StringCap<'c, R> {
                         keep(data, r, w, k + 1);
                         r += k + 1;
                         w += k + 1;
-                        self.state = INSIDE;
+                        self.state = plain(0);
                     }
                     None => {
                         keep(data, r, w, n - r);
@@ -151,13 +154,7 @@ impl<'c, R: Read> StringCap<'c, R> {
                                 {
                                     keep(data, r, w, p - r);
                                     w += p - r;
-                                    self.state = State::Inside {
-                                        len: len + (p - r),
-                                        backslash: false,
-                                        hex_left: 0,
-                                        hex: 0,
-                                        high_pending: false,
-                                    };
+                                    self.state = plain(len + (p - r));
                                     r = p;
                                     continue;
                                 }
@@ -229,13 +226,7 @@ impl<'c, R: Read> StringCap<'c, R> {
                             keep(data, r, w, room);
                             r += room;
                             w += room;
-                            self.state = State::Inside {
-                                len: len + room,
-                                backslash: false,
-                                hex_left: 0,
-                                hex: 0,
-                                high_pending: false,
-                            };
+                            self.state = plain(len + room);
                         }
                     }
                 }
