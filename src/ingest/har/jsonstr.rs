@@ -25,9 +25,7 @@ pub(crate) fn string_end(buf: &[u8], escaped: bool) -> Result<usize, bool> {
     let mut carry = u64::from(escaped);
     let mut blocks = buf.chunks_exact(BLOCK);
     for (i, block) in blocks.by_ref().enumerate() {
-        let (quotes, backslashes) = masks(block);
-        let escaped = escaped_bits(backslashes, &mut carry);
-        let ends = quotes & !escaped;
+        let (ends, _) = block_ends(block, &mut carry);
         if ends != 0 {
             return Ok(i * BLOCK + ends.trailing_zeros() as usize);
         }
@@ -39,14 +37,19 @@ pub(crate) fn string_end(buf: &[u8], escaped: bool) -> Result<usize, bool> {
     // The tail, padded with bytes that are neither quotes nor backslashes.
     let mut last = [0u8; BLOCK];
     last[..tail.len()].copy_from_slice(tail);
-    let (quotes, backslashes) = masks(&last);
-    let escaped = escaped_bits(backslashes, &mut carry);
-    let ends = quotes & !escaped;
+    let (ends, escaped) = block_ends(&last, &mut carry);
     if ends != 0 {
         return Ok(buf.len() - tail.len() + ends.trailing_zeros() as usize);
     }
     // The first padding byte stands for the byte after `buf`.
     Err(escaped >> tail.len() & 1 != 0)
+}
+
+/// A 64-byte block's unescaped quotes, and its escaped bytes (`carry` as in `escaped_bits`).
+fn block_ends(block: &[u8], carry: &mut u64) -> (u64, u64) {
+    let (quotes, backslashes) = masks(block);
+    let escaped = escaped_bits(backslashes, carry);
+    (quotes & !escaped, escaped)
 }
 
 /// The bytes of the block that a backslash escapes. `carry`: in, whether the block's first byte is
