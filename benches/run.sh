@@ -73,6 +73,16 @@ print(f"{int(sys.argv[1]) / secs / 1e6:.0f} {rss:.0f}")
 EOF
 }
 
+# The machine, since figures differ by CPU: the keyword prefilter's wide scan needs AVX-512 F, BW
+# and VBMI (recognize/wide.rs); elsewhere the four-slice scan runs.
+CPU=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
+if grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | grep -qw avx512vbmi; then
+  PREFILTER="wide scan (AVX-512 VBMI)"
+else
+  PREFILTER="four-slice scan (no AVX-512 VBMI)"
+fi
+echo "machine: ${CPU:-unknown CPU}, $(nproc) cores; keyword prefilter: $PREFILTER"
+
 echo "== scanning $(numfmt --to=iec "$BYTES") ($BYTES bytes), median of $RUNS runs" >&2
 read -r MBS1 RSS1 < <(measure --threads 1)
 echo "credsift --threads 1:  $MBS1 MB/s, peak RSS $RSS1 MiB"
