@@ -244,7 +244,7 @@ fn strict(bytes: &[u8], kind: Kind) -> Option<Head> {
         Some(n) => format!("HTTP/1.{n}"),
     };
     let collect = |hs: &[httparse::Header<'_>]| {
-        let mut h = Headers::default();
+        let mut h = Headers(Vec::with_capacity(hs.len()));
         for x in hs {
             h.push(x.name, lossy(x.value));
         }
