@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Paired A/B timing of two credsift builds on a noisy machine: each round runs A and B at the same
+# time, each pinned to its own CPU (the CPUs swap every round), so that whatever else the host is
+# doing slows both alike. Prints each round's wall times and B/A, then the median of B/A and its
+# geometric mean over the rounds (an even number of rounds puts each build on each CPU equally).
+#
+#   benches/ab.sh ROUNDS BIN_A BIN_B ARGS...
+#   e.g. benches/ab.sh 8 /tmp/credsift-old target/release/credsift \
+#          scan big.pcap --format ndjson -q --salt bench --threads 1
+#
+# Why: on the shared development VM, runs of one binary a minute apart differ by a third and
+# more, so sequential or interleaved medians hide a 5% change. Paired rounds cancel the swings
+# that both runs share; the two CPUs still differ from each other (a round's B/A went from 0.78
+# to 1.10 in one set), hence the swap and the geometric mean. Needs two CPUs and python3.
+set -euo pipefail
+
+if [ $# -lt 4 ]; then
+  sed -n '2,9p' "$0" >&2
+  exit 2
+fi
+ROUNDS=$1
+A=$2
+B=$3
+shift 3
+command -v python3 >/dev/null || { echo "needs python3" >&2; exit 2; }
+[ "$(nproc)" -ge 2 ] || { echo "needs two CPUs" >&2; exit 2; }
+
+python3 - "$ROUNDS" "$A" "$B" "$@" <<'EOF'
+import math, os, statistics, subprocess, sys, time
+
+rounds, a, b, args = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+
+def start(binary, cpu):
+    t = time.perf_counter()
+    p = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL,
+                         preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+    return p, t
+
+ratios = []
+for r in range(rounds):
+    ca, cb = (r % 2, 1 - r % 2)
+    runs = {"A": start(a, ca), "B": start(b, cb)}
+    by_pid = {p.pid: (name, t) for name, (p, t) in runs.items()}
+    took = {}
+    while by_pid:
+        # Whichever ends first is timed when it ends, not when the other does.
+        pid, status = os.wait()
+        if pid not in by_pid:
+            continue
+        name, t = by_pid.pop(pid)
+        took[name] = time.perf_counter() - t
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"{name} exited with {os.waitstatus_to_exitcode(status)}")
+    ratios.append(took["B"] / took["A"])
+    print(f"round {r + 1}: A {took['A']:.3f} s (cpu {ca})  B {took['B']:.3f} s (cpu {cb})"
+          f"  B/A {ratios[-1]:.3f}")
+geo = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+print(f"B/A: median {statistics.median(ratios):.3f}, geometric mean {geo:.3f} over {rounds} rounds")
+EOF
