@@ -212,7 +212,6 @@ fn step_lanes(
         s1 = dfa.next_state(Anchored::No, s1, b[j]);
         s2 = dfa.next_state(Anchored::No, s2, c[j]);
         s3 = dfa.next_state(Anchored::No, s3, d[j]);
-        // `|`, not `||`: no short-circuit branches between the lanes' checks.
         if dfa.is_match(s0) | dfa.is_match(s1) | dfa.is_match(s2) | dfa.is_match(s3) {
             break;
         }
