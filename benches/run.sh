@@ -73,18 +73,11 @@ print(f"{int(sys.argv[1]) / secs / 1e6:.0f} {rss:.0f}")
 EOF
 }
 
-# The machine, since figures differ by CPU: the keyword prefilter's wide scan runs where the CPU
-# has AVX-512 F, BW and VBMI (the same three flags as `available` in recognize/wide.rs); elsewhere
-# the four-slice scan runs.
+# The machine, since figures differ by CPU, and which scan of long bodies the keyword prefilter
+# runs on it (credsift times its two scans at start-up and says which it chose under -v).
 CPU=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
-FLAGS=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2-) "
-PREFILTER="wide scan (AVX-512 F, BW, VBMI)"
-for f in avx512f avx512bw avx512vbmi; do
-  case "$FLAGS" in
-    *" $f "*) ;;
-    *) PREFILTER="four-slice scan (no $f)"; break ;;
-  esac
-done
+PREFILTER=$("$BIN" scan -v --format ndjson /dev/null 2>&1 >/dev/null |
+  sed -n 's/^credsift: keyword prefilter: //p' || true)
 echo "machine: ${CPU:-unknown CPU}, $(nproc) cores; keyword prefilter: $PREFILTER"
 
 echo "== scanning $(numfmt --to=iec "$BYTES") ($BYTES bytes), median of $RUNS runs" >&2

@@ -291,6 +291,12 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
     let mut engine = pool
         .install(|| Engine::new(cfg))
         .context("setting up the scan")?;
+    if cfg.verbose > 0 && !cfg.quiet {
+        // Which scan of long bodies this CPU got (timed at set-up): figures differ by it.
+        if let Some(sc) = engine.recognizer.keyword_scanner() {
+            eprintln!("credsift: keyword prefilter: {}", sc.preferred().describe());
+        }
+    }
     let quiet = cfg.quiet;
     engine.on_warning = Box::new(move |w| {
         if !quiet {

@@ -10,8 +10,12 @@
 //! straddling the seam are completed, and it keeps only occurrences that start inside its slice.
 //! Together the slices report each occurrence exactly once, as one scan would.
 //!
-//! Texts of `WIDE_MIN` bytes or more go to `wide` instead, where the CPU can run it: the same
-//! idea with 64 windows driven by vector gathers.
+//! Texts of `WIDE_MIN` bytes or more go to `wide` instead, where the CPU can run it and runs it
+//! faster: the same idea with 64 windows driven by vector gathers. Whether it is faster depends on
+//! the CPU's gathers, not on its flags, so the two scans are timed once, when the scanner is built
+//! (`Prefer::measure`).
+
+use std::time::{Duration, Instant};
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
@@ -37,6 +41,27 @@ pub struct KeywordScanner {
     overlap: usize,
     /// The DFA as a gather table, where the CPU runs the wide scan.
     wide: Option<WideTable>,
+    /// Which scan `scan` runs on long texts.
+    prefer: Scan,
+}
+
+/// The two scans of long texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Four slices in lockstep, scalar (every CPU).
+    FourSlices,
+    /// 64 windows through AVX-512 gathers (`wide`).
+    Wide,
+}
+
+impl Scan {
+    /// What `-v` prints.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scan::FourSlices => "four-slice scan",
+            Scan::Wide => "wide scan (AVX-512 gathers)",
+        }
+    }
 }
 
 impl KeywordScanner {
@@ -53,19 +78,81 @@ impl KeywordScanner {
             .expect("an unanchored DFA has an unanchored start state");
         let overlap = dfa.max_pattern_len().saturating_sub(1);
         let wide = WideTable::new(&dfa, start);
-        Ok(KeywordScanner {
+        let mut sc = KeywordScanner {
             dfa,
             start,
             overlap,
             wide,
-        })
+            prefer: Scan::FourSlices,
+        };
+        if sc.wide.is_some() {
+            sc.prefer = sc.measure();
+        }
+        Ok(sc)
+    }
+
+    /// Times the two scans over the same text and keeps the wide one only where it is clearly
+    /// faster. AVX-512 says nothing about how fast a CPU's gathers are: on the Intel CPU where the
+    /// wide scan was written it ran at ~1.8x the four slices, on the Zen 4 VM it runs at ~0.7x
+    /// (`cargo bench --bench stages -- prefilter`: 1.0 against 1.44 GiB/s on body text), and the
+    /// microcode that mitigates Gather Data Sampling slows gathers on many Intel CPUs too.
+    ///
+    /// 32 KiB of word-like text, each scan five times (alternating, the first round a warm-up),
+    /// the best of each compared: ~0.3 ms of start-up. Either scan reports the same occurrences
+    /// (the tests below hold both to aho-corasick's own), so the choice changes speed only.
+    fn measure(&self) -> Scan {
+        let Some(w) = &self.wide else {
+            return Scan::FourSlices;
+        };
+        let text = calibration_text(32 << 10);
+        let mut best = [Duration::MAX; 2];
+        let mut seen = 0usize;
+        let mut count = |_, _| {
+            seen += 1;
+            true
+        };
+        for round in 0..6 {
+            for (i, kind) in [Scan::FourSlices, Scan::Wide].into_iter().enumerate() {
+                let t = Instant::now();
+                match kind {
+                    Scan::FourSlices => self.scan_narrow(&text, &mut count),
+                    Scan::Wide => {
+                        self.scan_wide(w, &text, &mut count);
+                    }
+                }
+                let took = t.elapsed();
+                if round > 0 {
+                    best[i] = best[i].min(took);
+                }
+            }
+        }
+        std::hint::black_box(seen);
+        // Wide only when at least 10% faster, so that a CPU where the two are close does not
+        // flip between them from run to run.
+        if best[1] * 10 < best[0] * 9 {
+            Scan::Wide
+        } else {
+            Scan::FourSlices
+        }
+    }
+
+    /// Which scan long texts get.
+    pub fn preferred(&self) -> Scan {
+        self.prefer
     }
 
     /// Calls `on(pattern, start)` for every occurrence of every pattern in `text`, overlapping
     /// ones included, until `on` returns false. Order: by end offset within each slice; how
     /// slices interleave depends on the text's length and the CPU.
-    pub fn scan(&self, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
-        if text.len() >= WIDE_MIN
+    pub fn scan(&self, text: &[u8], on: impl FnMut(usize, usize) -> bool) {
+        self.scan_as(self.prefer, text, on);
+    }
+
+    /// `scan` with the scan of long texts chosen by the caller (the tests and benches run
+    /// both); `Scan::Wide` where the CPU cannot run it is the four-slice scan.
+    pub fn scan_as(&self, kind: Scan, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
+        if kind == Scan::Wide
+            && text.len() >= WIDE_MIN
             && let Some(w) = &self.wide
             && self.scan_wide(w, text, &mut on)
         {
@@ -74,15 +161,15 @@ impl KeywordScanner {
         self.scan_narrow(text, on);
     }
 
-    /// Whether the wide scan is used for long texts on this CPU.
+    /// Whether this CPU can run the wide scan at all.
     #[cfg(test)]
-    pub fn is_wide(&self) -> bool {
+    pub fn can_wide(&self) -> bool {
         self.wide.is_some()
     }
 
     /// The four-slice scan (one slice for short texts), whatever the text's length and the CPU
-    /// (`scan` uses it below `WIDE_MIN`; public for the benches' comparison).
-    pub fn scan_narrow(&self, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
+    /// (`scan` uses it below `WIDE_MIN`, and above where the wide scan is not faster).
+    fn scan_narrow(&self, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
         if text.len() < INTERLEAVE_MIN {
             self.scan_one(text, &mut on);
             return;
@@ -186,6 +273,34 @@ impl KeywordScanner {
     }
 }
 
+/// `len` bytes like a body's text: lowercase words of 2 to 9 letters, with spaces, digits and
+/// punctuation, from a fixed seed (keywords turn up by chance, as in real text).
+fn calibration_text(len: usize) -> Vec<u8> {
+    const PUNCT: &[u8] = b" \n,.:=\"{}&";
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut t = Vec::with_capacity(len + 16);
+    while t.len() < len {
+        let r = next();
+        for i in 0..2 + r % 8 {
+            let c = (r >> (8 + 5 * i)) % 32;
+            t.push(if c < 26 {
+                b'a' + c as u8
+            } else {
+                b'0' + (c - 26) as u8
+            });
+        }
+        t.push(PUNCT[(r >> 60) as usize % PUNCT.len()]);
+    }
+    t.truncate(len);
+    t
+}
+
 /// Steps the DFA over `lanes` (equally long) in lockstep from byte `j`, until a byte takes any
 /// lane into a match state (its index is returned, `st` holding the states after it) or the
 /// lanes end (their length is returned).
@@ -240,15 +355,21 @@ mod tests {
         v
     }
 
+    /// The occurrences both scans report (they must agree; `Scan::Wide` is the four-slice scan
+    /// again where the CPU has no wide scan).
     fn ours(patterns: &[Vec<u8>], text: &[u8]) -> Vec<(usize, usize)> {
         let sc = KeywordScanner::new(patterns).unwrap();
-        let mut v = Vec::new();
-        sc.scan(text, |p, s| {
-            v.push((p, s));
-            true
+        let [four, wide] = [Scan::FourSlices, Scan::Wide].map(|kind| {
+            let mut v = Vec::new();
+            sc.scan_as(kind, text, |p, s| {
+                v.push((p, s));
+                true
+            });
+            v.sort_unstable();
+            v
         });
-        v.sort_unstable();
-        v
+        assert_eq!(four, wide, "the two scans disagree");
+        four
     }
 
     #[test]
@@ -268,25 +389,44 @@ mod tests {
     #[test]
     fn stopping_early_is_honoured() {
         let sc = KeywordScanner::new(&[b"ab".to_vec()]).unwrap();
-        // The four-slice scan, then the wide one where the CPU has it.
-        for (repeat, stop) in [(1000, 7), (20_000, 700)] {
-            let text = b"ab".repeat(repeat);
-            let mut n = 0;
-            sc.scan(&text, |_, _| {
-                n += 1;
-                n < stop
-            });
-            assert_eq!(n, stop, "{repeat} repeats");
+        // A short text (one slice), then a long one through each scan.
+        for (repeat, stop) in [(100, 7), (1000, 7), (20_000, 700)] {
+            for kind in [Scan::FourSlices, Scan::Wide] {
+                let text = b"ab".repeat(repeat);
+                let mut n = 0;
+                sc.scan_as(kind, &text, |_, _| {
+                    n += 1;
+                    n < stop
+                });
+                assert_eq!(n, stop, "{repeat} repeats, {kind:?}");
+            }
         }
     }
 
     #[test]
-    fn wide_scan_is_used_where_the_cpu_has_it() {
+    fn wide_table_is_built_where_the_cpu_has_it() {
         let sc = KeywordScanner::new(&[b"token".to_vec()]).unwrap();
-        assert_eq!(sc.is_wide(), wide::available());
-        if !sc.is_wide() {
+        assert_eq!(sc.can_wide(), wide::available());
+        if sc.can_wide() {
+            eprintln!("measured here: {}", sc.preferred().describe());
+        } else {
+            assert_eq!(sc.preferred(), Scan::FourSlices);
             eprintln!("this CPU has no AVX-512 VBMI: only the four-slice scan is tested");
         }
+    }
+
+    #[test]
+    fn calibration_text_is_word_like_and_fixed() {
+        let t = calibration_text(32 << 10);
+        assert_eq!(t.len(), 32 << 10);
+        assert_eq!(t, calibration_text(32 << 10));
+        let spaces = t.iter().filter(|&&b| b == b' ').count();
+        // About one separator in six bytes, a tenth of them spaces.
+        assert!(spaces > 100 && spaces < 2000, "{spaces} spaces");
+        assert!(
+            t.iter()
+                .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        );
     }
 
     #[test]

@@ -162,7 +162,7 @@ impl Recognizer {
             .collect()
     }
 
-    /// The keyword prefilter's scanner, for the benches.
+    /// The keyword prefilter's scanner, for the benches and `-v`.
     pub fn keyword_scanner(&self) -> Option<&super::keywords::KeywordScanner> {
         self.t.scanner()
     }
