@@ -12,9 +12,10 @@
 //!
 //! Texts of `WIDE_MIN` bytes or more go to `wide` instead, where the CPU can run it and runs it
 //! faster: the same idea with 64 windows driven by vector gathers. Whether it is faster depends on
-//! the CPU's gathers, not on its flags, so the two scans are timed once, when the scanner is built
-//! (`Prefer::measure`).
+//! the CPU's gathers, not on its flags, so the two scans are timed once, the first time the choice
+//! is needed (`KeywordScanner::measure`).
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aho_corasick::automaton::Automaton;
@@ -41,8 +42,9 @@ pub struct KeywordScanner {
     overlap: usize,
     /// The DFA as a gather table, where the CPU runs the wide scan.
     wide: Option<WideTable>,
-    /// Which scan `scan` runs on long texts.
-    prefer: Scan,
+    /// Which scan `scan` runs on long texts: measured on the first one (a run that meets none,
+    /// and the tests that build a scanner per case, never pay for the timing).
+    prefer: OnceLock<Scan>,
 }
 
 /// The two scans of long texts.
@@ -78,17 +80,13 @@ impl KeywordScanner {
             .expect("an unanchored DFA has an unanchored start state");
         let overlap = dfa.max_pattern_len().saturating_sub(1);
         let wide = WideTable::new(&dfa, start);
-        let mut sc = KeywordScanner {
+        Ok(KeywordScanner {
             dfa,
             start,
             overlap,
             wide,
-            prefer: Scan::FourSlices,
-        };
-        if sc.wide.is_some() {
-            sc.prefer = sc.measure();
-        }
-        Ok(sc)
+            prefer: OnceLock::new(),
+        })
     }
 
     /// Times the two scans over the same text and keeps the wide one only where it is clearly
@@ -98,16 +96,16 @@ impl KeywordScanner {
     /// microcode that mitigates Gather Data Sampling slows gathers on many Intel CPUs too.
     ///
     /// 32 KiB of word-like text, each scan five times (alternating, the first round a warm-up),
-    /// the best of each compared: ~0.3 ms of start-up. Either scan reports the same occurrences
+    /// the best of each compared: ~0.3 ms, once per run, and only where the wide scan can run. Either scan reports the same occurrences
     /// (the tests below hold both to aho-corasick's own), so the choice changes speed only, with
     /// one exception: a caller that stops early (the prefilter, past `MAX_KEYWORD_HITS` in one
     /// text) keeps the hits the scan happened to reach first, and the two scans reach them in a
     /// different order. That was so across CPUs before; on a CPU where the wide scan is about 10%
     /// faster, at the margin below, it can now differ between runs too.
     fn measure(&self) -> Scan {
-        let Some(w) = &self.wide else {
+        if self.wide.is_none() {
             return Scan::FourSlices;
-        };
+        }
         let text = calibration_text(32 << 10);
         let mut best = [Duration::MAX; 2];
         let mut seen = 0usize;
@@ -118,12 +116,7 @@ impl KeywordScanner {
         for round in 0..6 {
             for (i, kind) in [Scan::FourSlices, Scan::Wide].into_iter().enumerate() {
                 let t = Instant::now();
-                match kind {
-                    Scan::FourSlices => self.scan_narrow(&text, &mut count),
-                    Scan::Wide => {
-                        self.scan_wide(w, &text, &mut count);
-                    }
-                }
+                self.scan_as(kind, &text, &mut count);
                 let took = t.elapsed();
                 if round > 0 {
                     best[i] = best[i].min(took);
@@ -140,16 +133,22 @@ impl KeywordScanner {
         }
     }
 
-    /// Which scan long texts get.
+    /// Which scan long texts get (measured on the first call).
     pub fn preferred(&self) -> Scan {
-        self.prefer
+        *self.prefer.get_or_init(|| self.measure())
     }
 
     /// Calls `on(pattern, start)` for every occurrence of every pattern in `text`, overlapping
     /// ones included, until `on` returns false. Order: by end offset within each slice; how
     /// slices interleave depends on the text's length and the CPU.
     pub fn scan(&self, text: &[u8], on: impl FnMut(usize, usize) -> bool) {
-        self.scan_as(self.prefer, text, on);
+        // Short texts never reach the wide scan: no need to know which one is faster.
+        let kind = if text.len() < WIDE_MIN {
+            Scan::FourSlices
+        } else {
+            self.preferred()
+        };
+        self.scan_as(kind, text, on);
     }
 
     /// `scan` with the scan of long texts chosen by the caller (the tests and benches run
