@@ -394,28 +394,43 @@ impl Tables {
             return out;
         };
         scanner.scan(text, |pattern, start| {
-            let Some(kw) = self.keywords.get(pattern) else {
-                return true;
-            };
-            if let Some(exact) = &kw.exact
-                && text.get(start..start + exact.len()) != Some(exact.as_slice())
-            {
-                return true;
-            }
-            out.name_hint |= kw.name_hint;
-            for &d in &kw.formats {
-                out.hits.push((d, start));
-            }
-            if out.hits.len() >= MAX_KEYWORD_HITS {
-                out.truncated = true;
-                return false;
-            }
-            true
+            self.keep_hit(text, pattern, start, &mut out)
         });
+        if out.truncated {
+            // Which hits the fast scan reached before the bound depends on the CPU and on which
+            // scan it chose; the first ones by position do not. Only texts this dense pay for a
+            // second, one-slice scan, and it stops at the bound as well.
+            out = Prefiltered::default();
+            scanner.scan_in_order(text, |pattern, start| {
+                self.keep_hit(text, pattern, start, &mut out)
+            });
+        }
         // The scan reports slice by slice; a fixed order keeps what follows independent of how
         // the text was sliced.
         out.hits.sort_unstable_by_key(|&(d, pos)| (pos, d));
         out
+    }
+
+    /// Records one keyword occurrence; false once the hit bound is reached.
+    #[inline]
+    fn keep_hit(&self, text: &[u8], pattern: usize, start: usize, out: &mut Prefiltered) -> bool {
+        let Some(kw) = self.keywords.get(pattern) else {
+            return true;
+        };
+        if let Some(exact) = &kw.exact
+            && text.get(start..start + exact.len()) != Some(exact.as_slice())
+        {
+            return true;
+        }
+        out.name_hint |= kw.name_hint;
+        for &d in &kw.formats {
+            out.hits.push((d, start));
+        }
+        if out.hits.len() >= MAX_KEYWORD_HITS {
+            out.truncated = true;
+            return false;
+        }
+        true
     }
 
     /// Every known format in `text`, overlaps resolved (the longest match wins, then the
@@ -675,6 +690,23 @@ mod tests {
         let pre = t.prefilter(body.as_bytes());
         assert!(pre.hits.is_empty());
         assert_eq!(pre.hits.capacity(), 0);
+    }
+
+    #[test]
+    fn truncated_hits_are_the_first_by_position() {
+        // Dense enough to reach the bound in the first fifth of the text: a scan in slices
+        // meets later hits before earlier ones, and must not keep them.
+        let t = tables();
+        let body = "ghp_ ".repeat(5 * MAX_KEYWORD_HITS);
+        let pre = t.prefilter(body.as_bytes());
+        assert!(pre.truncated);
+        assert!(pre.hits.len() >= MAX_KEYWORD_HITS);
+        let mut at: Vec<usize> = pre.hits.iter().map(|&(_, p)| p).collect();
+        at.dedup();
+        let first: Vec<usize> = (0..at.len()).map(|i| 5 * i).collect();
+        let gap = at.iter().zip(&first).position(|(a, b)| a != b);
+        assert!(gap.is_none(), "hit {gap:?} is not the next by position");
+        assert!(at.len() * 5 < body.len() / 4);
     }
 
     #[test]
