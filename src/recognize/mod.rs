@@ -8,6 +8,7 @@ mod body;
 pub mod config;
 pub mod jwt;
 pub mod keywords;
+mod lean;
 mod names;
 mod noise;
 mod recognizer;
