@@ -205,9 +205,9 @@ pub fn ip_text(ip: std::net::IpAddr) -> CompactString {
     use compact_str::ToCompactString;
     match ip {
         std::net::IpAddr::V4(v4) => {
-            let mut s = CompactString::default();
-            push_v4(&mut s, v4);
-            s
+            let mut buf = [0u8; 21];
+            let n = put_v4(&mut buf, v4);
+            ascii(&buf[..n])
         }
         std::net::IpAddr::V6(v6) => v6_text((u128::from(v6), None, 0), || v6.to_compact_string()),
     }
@@ -247,31 +247,60 @@ fn v6_text(key: (u128, Option<u16>, u32), fmt: impl FnOnce() -> CompactString) -
 
 /// `addr` as text (`1.2.3.4:80`, `[::1]:80`), as `Display` writes it; see `ip_text`.
 pub fn addr_text(addr: SocketAddr) -> CompactString {
-    use compact_str::ToCompactString;
     match addr {
         SocketAddr::V4(a) => {
-            let mut s = CompactString::default();
-            push_v4(&mut s, *a.ip());
-            s.push(':');
-            s.push_str(&a.port().to_compact_string());
-            s
+            let mut buf = [0u8; 21];
+            let mut n = put_v4(&mut buf, *a.ip());
+            buf[n] = b':';
+            n += 1;
+            n += put_decimal(&mut buf[n..], a.port());
+            ascii(&buf[..n])
         }
         SocketAddr::V6(a) => v6_text((u128::from(*a.ip()), Some(a.port()), a.scope_id()), || {
+            use compact_str::ToCompactString;
             a.to_compact_string()
         }),
     }
 }
 
-/// Appends `ip` in dotted decimal: compact_str formats integers without `core::fmt` (inline, no
-/// allocation).
-fn push_v4(s: &mut CompactString, ip: std::net::Ipv4Addr) {
-    use compact_str::ToCompactString;
+/// Writes `ip` in dotted decimal at the start of `buf` (at least 15 bytes); returns the length.
+/// Digits by hand: `core::fmt`, or compact_str's integer text per octet, was ~1% of a run
+/// (every finding and sighting names its endpoints).
+fn put_v4(buf: &mut [u8; 21], ip: std::net::Ipv4Addr) -> usize {
+    let mut n = 0;
     for (i, o) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            s.push('.');
+            buf[n] = b'.';
+            n += 1;
         }
-        s.push_str(&o.to_compact_string());
+        n += put_decimal(&mut buf[n..], u16::from(o));
     }
+    n
+}
+
+/// Writes `v` in decimal at the start of `out` (room for five digits); returns the length.
+fn put_decimal(out: &mut [u8], v: u16) -> usize {
+    let mut digits = [0u8; 5];
+    let mut len = 0;
+    let mut v = v;
+    loop {
+        digits[4 - len] = b'0' + (v % 10) as u8;
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let src = &digits[5 - len..];
+    if let Some(dst) = out.get_mut(..len) {
+        dst.copy_from_slice(src);
+    }
+    len
+}
+
+/// ASCII bytes as a string (inline in a `CompactString` up to 24 bytes).
+fn ascii(b: &[u8]) -> CompactString {
+    CompactString::from(std::str::from_utf8(b).unwrap_or_default())
 }
 
 /// Splits `a=b&c=d` style strings into raw pairs; a bare `a` yields `("a", "")`.
