@@ -38,6 +38,8 @@ const LANES: usize = 4;
 const LEAN_LANES: usize = 5;
 /// Texts shorter than this are scanned in one piece (the seams' overlap would dominate).
 const INTERLEAVE_MIN: usize = 256;
+/// The same for the lean table's slices, which need no lane to finish alone.
+const LEAN_MIN: usize = 64;
 /// Texts at least this long use the wide scan. Each of its 64 windows reads `max_pattern_len - 1`
 /// bytes past its slice; at 4 KiB that is a third more bytes, and the wide scan was still ~1.4x
 /// the (then four-) slice scan on the CPU where it was written; at 2 KiB they were even.
@@ -195,12 +197,14 @@ impl KeywordScanner {
     /// The slice scan (one slice for short texts), whatever the text's length and the CPU
     /// (`scan` uses it below `WIDE_MIN`, and above where the wide scan is not faster).
     fn scan_narrow(&self, text: &[u8], mut on: impl FnMut(usize, usize) -> bool) {
-        if text.len() < INTERLEAVE_MIN {
-            self.scan_one(text, &mut on);
+        if let Some(lean) = &self.lean
+            && text.len() >= LEAN_MIN
+        {
+            self.scan_lean(lean, text, &mut on);
             return;
         }
-        if let Some(lean) = &self.lean {
-            self.scan_lean(lean, text, &mut on);
+        if text.len() < INTERLEAVE_MIN {
+            self.scan_one(text, &mut on);
             return;
         }
         let seg = text.len().div_ceil(LANES);
@@ -242,43 +246,33 @@ impl KeywordScanner {
         }
     }
 
-    /// `scan_narrow` over the lean table, `LEAN_LANES` slices at once.
+    /// `scan_narrow` over the lean table, `LEAN_LANES` slices at once, each scanned in a window
+    /// that starts at the slice (or earlier, for the last ones) and runs `overlap` bytes past
+    /// it, all windows equally long (as `scan_wide` does): the lanes run in lockstep to the end,
+    /// with no lane finishing alone, which is what makes texts down to `LEAN_MIN` bytes worth
+    /// slicing.
     fn scan_lean(&self, t: &LeanTable, text: &[u8], on: &mut impl FnMut(usize, usize) -> bool) {
         const N: usize = LEAN_LANES;
-        let seg = text.len().div_ceil(N);
-        let bounds: [(usize, usize); N] = std::array::from_fn(|k| {
-            let lo = (k * seg).min(text.len());
-            (lo, ((k + 1) * seg).min(text.len()))
-        });
-        let ends: [usize; N] =
-            std::array::from_fn(|k| (bounds[k].1 + self.overlap).min(text.len()));
-        let common = (0..N).map(|k| ends[k] - bounds[k].0).min().unwrap_or(0);
-        let lanes: [&[u8]; N] = std::array::from_fn(|k| &text[bounds[k].0..bounds[k].0 + common]);
+        let n = text.len();
+        let seg = n.div_ceil(N);
+        let len = (seg + self.overlap).min(n);
+        let bounds: [(usize, usize); N] =
+            std::array::from_fn(|k| ((k * seg).min(n), ((k + 1) * seg).min(n)));
+        let starts: [usize; N] = std::array::from_fn(|k| bounds[k].0.min(n - len));
+        let lanes: [&[u8]; N] = std::array::from_fn(|k| &text[starts[k]..starts[k] + len]);
         let mut st = [t.start; N];
         let mut j = 0;
         loop {
             j = step_lean(t, lanes, j, &mut st);
-            if j >= common {
-                break;
+            if j >= len {
+                return;
             }
             for k in 0..N {
-                if t.any_match(st[k]) && !self.report(t.orig(st[k]), bounds[k].0 + j, bounds[k], on)
-                {
+                if t.any_match(st[k]) && !self.report(t.orig(st[k]), starts[k] + j, bounds[k], on) {
                     return;
                 }
             }
             j += 1;
-        }
-        for k in 0..N {
-            let mut s = st[k];
-            for (i, &x) in text[bounds[k].0 + common..ends[k]].iter().enumerate() {
-                s = t.next(s, x);
-                if t.any_match(s)
-                    && !self.report(t.orig(s), bounds[k].0 + common + i, bounds[k], on)
-                {
-                    return;
-                }
-            }
         }
     }
 
@@ -498,11 +492,14 @@ mod tests {
             .map(|p| p.as_bytes().to_vec())
             .collect();
         let sc = both(&pats);
-        // Place occurrences at every offset around the seams of a 1,000-byte text.
-        for at in 0..1000 - 10 {
-            let mut text = vec![b'.'; 1000];
-            text[at..at + 10].copy_from_slice(b"TokenToken");
-            assert_eq!(ours(&sc, &text), reference(&pats, &text), "at {at}");
+        // Occurrences at every offset of texts around `LEAN_MIN` (windows that overlap most),
+        // below and above `INTERLEAVE_MIN`, and of 1,000 bytes.
+        for n in [LEAN_MIN - 1, LEAN_MIN, LEAN_MIN + 1, 100, 255, 257, 1000] {
+            for at in 0..n - 10 {
+                let mut text = vec![b'.'; n];
+                text[at..at + 10].copy_from_slice(b"TokenToken");
+                assert_eq!(ours(&sc, &text), reference(&pats, &text), "n {n} at {at}");
+            }
         }
     }
 
