@@ -278,7 +278,7 @@ fn put_v4(buf: &mut [u8; 21], ip: std::net::Ipv4Addr) -> usize {
     n
 }
 
-/// Writes `v` in decimal at the start of `out` (room for five digits); returns the length.
+/// Writes `v` in decimal at the start of `out`; returns the length (0 where it does not fit).
 fn put_decimal(out: &mut [u8], v: u16) -> usize {
     let mut digits = [0u8; 5];
     let mut len = 0;
@@ -291,11 +291,13 @@ fn put_decimal(out: &mut [u8], v: u16) -> usize {
             break;
         }
     }
-    let src = &digits[5 - len..];
-    if let Some(dst) = out.get_mut(..len) {
-        dst.copy_from_slice(src);
+    match out.get_mut(..len) {
+        Some(dst) => {
+            dst.copy_from_slice(&digits[5 - len..]);
+            len
+        }
+        None => 0,
     }
-    len
 }
 
 /// ASCII bytes as a string (inline in a `CompactString` up to 24 bytes).

@@ -74,7 +74,7 @@ impl Scan {
     /// What `-v` prints.
     pub fn describe(self) -> &'static str {
         match self {
-            Scan::Slices => "five-slice scan",
+            Scan::Slices => "slice scan",
             Scan::Wide => "wide scan (AVX-512 gathers)",
         }
     }

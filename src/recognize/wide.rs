@@ -1,11 +1,11 @@
 //! The keyword prefilter's wide scan: the keyword DFA driven over 64 windows of one text at
 //! once with AVX-512 gathers, on x86-64 CPUs that have AVX-512 F, BW and VBMI (elsewhere
-//! `WideTable::new` gives `None` and `keywords` keeps its four-slice scan).
+//! `WideTable::new` gives `None` and `keywords` keeps its slice scan).
 //!
-//! Why: the four-slice scan is bound by the latency of its four dependent table loads per step
-//! (~1.5 GiB/s, a quarter of a one-thread run's profile). Four 16-lane gathers keep 64 loads in
-//! flight: ~2.6 GiB/s on body text, ~1.5 with a keyword every ~450 bytes (the `prefilter_*`
-//! stage benches, which run both scans).
+//! Why: the (then four-) slice scan was bound by the latency of its four dependent table loads
+//! per step (~1.5 GiB/s, a quarter of a one-thread run's profile). Four 16-lane gathers keep 64
+//! loads in flight: ~2.6 GiB/s on body text, ~1.5 with a keyword every ~450 bytes (the
+//! `prefilter_*` stage benches, which run both scans).
 //!
 //! The table is the aho-corasick DFA copied into a dense `u32` table of our own (the crate's own
 //! table is private): states renumbered so that the match states come first (a lane matched when
@@ -27,7 +27,7 @@ pub const LANES: usize = 16 * VECS;
 /// Matches buffered before they are handed back (each a 16-lane state vector).
 const EVENTS: usize = 256;
 /// Tables larger than this (entries) are not copied: such a keyword set is a user's own, and the
-/// four-slice scan serves it.
+/// slice scan serves it.
 const MAX_ENTRIES: usize = 1 << 22;
 
 /// `LANES` windows of one text, all `len` bytes long, `starts[k]` the first byte of window `k`.
