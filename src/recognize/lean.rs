@@ -35,10 +35,25 @@ pub struct LeanTable {
     orig: Box<[StateID]>,
 }
 
-impl LeanTable {
-    /// The table of `dfa`, or `None` when it would be larger than `MAX_ENTRIES`.
-    pub fn new(dfa: &DFA, start: StateID) -> Option<LeanTable> {
-        // Every state reachable from the start state, breadth first, with its 256 next states.
+/// The DFA read whole, the common start of `LeanTable` and `wide::WideTable`.
+pub(super) struct Dense {
+    /// Every state reachable from the start state, breadth first (the start state first).
+    pub order: Vec<StateID>,
+    /// The 256 next states of each, by breadth-first number: `full[k * 256 + byte]`.
+    pub full: Vec<u32>,
+    /// Each byte's class: bytes with the same column (next state from every state) share one.
+    pub classes: [u8; 256],
+    /// A byte of each class, in class order.
+    pub reps: Vec<usize>,
+}
+
+impl Dense {
+    /// `None` when more than `max_entries` next states (256 a state) would be read, or more
+    /// than 256 classes found.
+    pub fn new(dfa: &DFA, start: StateID, max_entries: usize) -> Option<Dense> {
+        // States are numbered through a `Vec` indexed by the DFA's own ids and the full
+        // 256-column table is read once (through `HashMap`s of `StateID`s and per-byte columns
+        // it took 8 ms of every run's start-up).
         let mut number: Vec<u32> = Vec::new();
         let mut order = vec![start];
         let mut number_of = |sid: StateID, order: &mut Vec<StateID>| -> u32 {
@@ -60,12 +75,11 @@ impl LeanTable {
                 let n = number_of(dfa.next_state(Anchored::No, s, b), &mut order);
                 full.push(n);
             }
-            if order.len().saturating_mul(256) > MAX_ENTRIES {
+            if order.len().saturating_mul(256) > max_entries {
                 return None;
             }
             i += 1;
         }
-        // Bytes with the same column (next state from every state) share a class.
         let mut columns: foldhash::HashMap<Vec<u32>, u8> = foldhash::HashMap::default();
         let mut classes = [0u8; 256];
         let mut reps: Vec<usize> = Vec::new();
@@ -77,6 +91,20 @@ impl LeanTable {
                 fresh
             });
         }
+        Some(Dense {
+            order,
+            full,
+            classes,
+            reps,
+        })
+    }
+}
+
+impl LeanTable {
+    /// The table of `dfa`, or `None` when it would be larger than `MAX_ENTRIES`.
+    pub fn new(dfa: &DFA, start: StateID) -> Option<LeanTable> {
+        let d = Dense::new(dfa, start, MAX_ENTRIES)?;
+        let (order, full, classes, reps) = (d.order, d.full, d.classes, d.reps);
         let stride = reps.len();
         let n_plain = order.iter().filter(|&&s| !dfa.is_match(s)).count();
         let flag = FLAG as usize;
@@ -149,17 +177,7 @@ impl LeanTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aho_corasick::MatchKind;
-
-    fn dfa(patterns: &[&str]) -> (DFA, StateID) {
-        let dfa = aho_corasick::dfa::Builder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(patterns)
-            .unwrap();
-        let start = dfa.start_state(Anchored::No).unwrap();
-        (dfa, start)
-    }
+    use crate::recognize::wide::tests::dfa;
 
     /// Every reachable state steps on every byte as the DFA's own does, and is a match state
     /// (at or above `FLAG`) exactly when the DFA's is; every entry is a row start in bounds.

@@ -15,9 +15,10 @@
 //! buffer, and advances the buffer only when the mask is not empty; the buffer is handed back
 //! (states translated to the DFA's own) when it is nearly full and at the end.
 
-use aho_corasick::Anchored;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
+
+use super::lean::Dense;
 
 /// 16-lane vectors driven at once: 1 → 1.4, 2 → 2.2, 4 → 2.8, 8 → 2.2 GB/s (a stand-alone copy
 /// of this loop, 64 KiB texts).
@@ -84,50 +85,10 @@ impl WideTable {
         Self::build(dfa, start)
     }
 
-    /// Built once per run, before the first input: states are numbered through a `Vec` indexed
-    /// by the DFA's own ids and the full 256-column table is read once (through `HashMap`s of
-    /// `StateID`s and per-byte columns it took 8 ms of every run's start-up).
+    /// Built once per run, before the first input.
     fn build(dfa: &DFA, start: StateID) -> Option<WideTable> {
-        // Every state reachable from the start state, breadth first, with its 256 next states
-        // (`full`, by breadth-first number).
-        let mut number: Vec<u32> = Vec::new();
-        let mut order = vec![start];
-        let mut number_of = |sid: StateID, order: &mut Vec<StateID>| -> u32 {
-            let at = sid.as_usize();
-            if number.len() <= at {
-                number.resize(at + 1, u32::MAX);
-            }
-            if number[at] == u32::MAX {
-                number[at] = order.len() as u32;
-                order.push(sid);
-            }
-            number[at]
-        };
-        number_of(start, &mut order);
-        let mut full: Vec<u32> = Vec::new();
-        let mut i = 0;
-        while let Some(&s) = order.get(i) {
-            for b in 0..=255u8 {
-                let n = number_of(dfa.next_state(Anchored::No, s, b), &mut order);
-                full.push(n);
-            }
-            if order.len().saturating_mul(256) > MAX_ENTRIES {
-                return None;
-            }
-            i += 1;
-        }
-        // Bytes with the same column (next state from every state) share a class.
-        let mut columns: foldhash::HashMap<Vec<u32>, u8> = foldhash::HashMap::default();
-        let mut classes = [0u8; 256];
-        let mut reps: Vec<usize> = Vec::new();
-        for (b, class) in classes.iter_mut().enumerate() {
-            let col: Vec<u32> = full.iter().skip(b).step_by(256).copied().collect();
-            let fresh = u8::try_from(columns.len()).ok()?;
-            *class = *columns.entry(col).or_insert_with(|| {
-                reps.push(b);
-                fresh
-            });
-        }
+        let d = Dense::new(dfa, start, MAX_ENTRIES)?;
+        let (order, full, classes, reps) = (d.order, d.full, d.classes, d.reps);
         // Renumbered with the match states first (stable, so the rest keeps breadth-first
         // order): `rank[bfs number]` is the new number, `by_rank` the inverse.
         let mut by_rank: Vec<usize> = (0..order.len()).collect();
@@ -305,11 +266,12 @@ pub fn available() -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use aho_corasick::StartKind;
+    use aho_corasick::{Anchored, StartKind};
 
-    fn dfa(patterns: &[&str]) -> (DFA, StateID) {
+    /// The keyword DFA of `patterns`, built as `KeywordScanner` builds it, and its start state.
+    pub(in crate::recognize) fn dfa(patterns: &[&str]) -> (DFA, StateID) {
         let dfa = aho_corasick::dfa::Builder::new()
             .ascii_case_insensitive(true)
             .start_kind(StartKind::Unanchored)
