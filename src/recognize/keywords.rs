@@ -27,7 +27,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 
-use super::lean::LeanTable;
+use super::lean::{Dense, LeanTable};
 use super::wide::{self, WideTable};
 
 /// Slices scanned at once over the DFA's own table. Measured on 4 KiB and 32 KiB texts:
@@ -93,8 +93,11 @@ impl KeywordScanner {
             .start_state(Anchored::No)
             .expect("an unanchored DFA has an unanchored start state");
         let overlap = dfa.max_pattern_len().saturating_sub(1);
-        let wide = WideTable::new(&dfa, start);
-        let lean = LeanTable::new(&dfa, start);
+        // Read whole once for both tables: reading every state's 256 next states is most of the
+        // work of building either.
+        let dense = Dense::new(&dfa, start);
+        let wide = dense.as_ref().and_then(|d| WideTable::new(&dfa, d));
+        let lean = dense.as_ref().and_then(|d| LeanTable::new(&dfa, d));
         Ok(KeywordScanner {
             dfa,
             start,

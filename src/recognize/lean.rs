@@ -14,15 +14,16 @@ use aho_corasick::Anchored;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 
-/// Tables larger than this (entries) are not built: such a keyword set is a user's own, and the
-/// DFA's own stepping serves it.
+/// DFAs with more next states than this (256 a state) are not read, and tables larger than this
+/// (entries) are not built: such a keyword set is a user's own, and the DFA's own stepping serves
+/// it.
 const MAX_ENTRIES: usize = 1 << 24;
 /// States at or above this are match states, below it are not: a constant, so the scan loop
 /// keeps no register for it. The plain states of the built-in keywords take ~80,000 entries.
 pub const FLAG: u32 = 1 << 20;
 
 /// The keyword DFA as a dense table: states renumbered breadth first, match states at and above
-/// `flag`.
+/// `FLAG`.
 #[derive(Debug)]
 pub struct LeanTable {
     /// Next state (premultiplied by the number of classes), at index state + class. Every entry
@@ -31,11 +32,12 @@ pub struct LeanTable {
     classes: [u8; 256],
     pub start: usize,
     stride: u32,
-    /// Row (state / stride) → the DFA's own state id; `u32::MAX` rows are padding.
+    /// Row (state / stride) → the DFA's own state id (`StateID::ZERO` for padding rows, which no
+    /// state reaches).
     orig: Box<[StateID]>,
 }
 
-/// The DFA read whole, the common start of `LeanTable` and `wide::WideTable`.
+/// The DFA read whole, once per scanner: the common start of `LeanTable` and `wide::WideTable`.
 pub(super) struct Dense {
     /// Every state reachable from the start state, breadth first (the start state first).
     pub order: Vec<StateID>,
@@ -48,9 +50,9 @@ pub(super) struct Dense {
 }
 
 impl Dense {
-    /// `None` when more than `max_entries` next states (256 a state) would be read, or more
-    /// than 256 classes found.
-    pub fn new(dfa: &DFA, start: StateID, max_entries: usize) -> Option<Dense> {
+    /// `None` when more than `MAX_ENTRIES` next states would be read, or more than 256 classes
+    /// found.
+    pub fn new(dfa: &DFA, start: StateID) -> Option<Dense> {
         // States are numbered through a `Vec` indexed by the DFA's own ids and the full
         // 256-column table is read once (through `HashMap`s of `StateID`s and per-byte columns
         // it took 8 ms of every run's start-up).
@@ -75,7 +77,7 @@ impl Dense {
                 let n = number_of(dfa.next_state(Anchored::No, s, b), &mut order);
                 full.push(n);
             }
-            if order.len().saturating_mul(256) > max_entries {
+            if order.len().saturating_mul(256) > MAX_ENTRIES {
                 return None;
             }
             i += 1;
@@ -101,10 +103,15 @@ impl Dense {
 }
 
 impl LeanTable {
-    /// The table of `dfa`, or `None` when it would be larger than `MAX_ENTRIES`.
-    pub fn new(dfa: &DFA, start: StateID) -> Option<LeanTable> {
-        let d = Dense::new(dfa, start, MAX_ENTRIES)?;
-        let (order, full, classes, reps) = (d.order, d.full, d.classes, d.reps);
+    /// The table of `dfa` (read whole as `d`), or `None` when it would be larger than
+    /// `MAX_ENTRIES`.
+    pub fn new(dfa: &DFA, d: &Dense) -> Option<LeanTable> {
+        let Dense {
+            order,
+            full,
+            classes,
+            reps,
+        } = d;
         let stride = reps.len();
         let n_plain = order.iter().filter(|&&s| !dfa.is_match(s)).count();
         let flag = FLAG as usize;
@@ -141,7 +148,7 @@ impl LeanTable {
         }
         Some(LeanTable {
             trans,
-            classes,
+            classes: *classes,
             start: row.first()? * stride,
             stride: u32::try_from(stride).ok()?,
             orig,
@@ -189,7 +196,7 @@ mod tests {
             &["a"],
         ] {
             let (dfa, start) = dfa(pats);
-            let t = LeanTable::new(&dfa, start).unwrap();
+            let t = LeanTable::new(&dfa, &Dense::new(&dfa, start).unwrap()).unwrap();
             assert_eq!(t.orig(t.start), start);
             let stride = t.stride as usize;
             assert!(

@@ -77,18 +77,26 @@ pub struct WideTable {
 }
 
 impl WideTable {
-    /// The table of `dfa`, when this CPU can run the wide scan and the table is of a sane size.
-    pub fn new(dfa: &DFA, start: StateID) -> Option<WideTable> {
+    /// The table of `dfa` (read whole as `d`), when this CPU can run the wide scan and the table
+    /// is of a sane size.
+    pub fn new(dfa: &DFA, d: &Dense) -> Option<WideTable> {
         if !available() {
             return None;
         }
-        Self::build(dfa, start)
+        Self::build(dfa, d)
     }
 
     /// Built once per run, before the first input.
-    fn build(dfa: &DFA, start: StateID) -> Option<WideTable> {
-        let d = Dense::new(dfa, start, MAX_ENTRIES)?;
-        let (order, full, classes, reps) = (d.order, d.full, d.classes, d.reps);
+    fn build(dfa: &DFA, d: &Dense) -> Option<WideTable> {
+        let Dense {
+            order,
+            full,
+            classes,
+            reps,
+        } = d;
+        if order.len().saturating_mul(256) > MAX_ENTRIES {
+            return None;
+        }
         // Renumbered with the match states first (stable, so the rest keeps breadth-first
         // order): `rank[bfs number]` is the new number, `by_rank` the inverse.
         let mut by_rank: Vec<usize> = (0..order.len()).collect();
@@ -101,7 +109,7 @@ impl WideTable {
         let stride = reps.len();
         let mut trans = Vec::with_capacity(order.len() * stride);
         for &k in &by_rank {
-            for &b in &reps {
+            for &b in reps {
                 let next = *full.get(k * 256 + b)?;
                 trans.push(rank.get(next as usize)? * stride as u32);
             }
@@ -111,7 +119,7 @@ impl WideTable {
         i32::try_from(trans.len()).ok()?;
         Some(WideTable {
             trans,
-            classes,
+            classes: *classes,
             stride,
             match_below: u32::try_from(n_match).ok()? * stride,
             start: rank.first()? * stride,
@@ -286,7 +294,7 @@ pub(super) mod tests {
     #[test]
     fn table_is_the_dfa() {
         let (dfa, start) = dfa(&["token", "api_key", "sk_live_", "pw", "q~", "eyJ"]);
-        let t = WideTable::build(&dfa, start).unwrap();
+        let t = WideTable::build(&dfa, &Dense::new(&dfa, start).unwrap()).unwrap();
         assert_eq!(t.orig[(t.start / t.stride) as usize], start);
         for (i, &s) in t.orig.iter().enumerate() {
             let here = i as u32 * t.stride;
