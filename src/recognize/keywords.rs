@@ -38,7 +38,8 @@ const LANES: usize = 4;
 const LEAN_LANES: usize = 5;
 /// Texts shorter than this are scanned in one piece (the seams' overlap would dominate).
 const INTERLEAVE_MIN: usize = 256;
-/// The same for the lean table's slices, which need no lane to finish alone.
+/// The same for the lean table's slices (measured with its five lanes; the four lanes of the
+/// DFA's own table keep the older bound).
 const LEAN_MIN: usize = 64;
 /// Texts at least this long use the wide scan. Each of its 64 windows reads `max_pattern_len - 1`
 /// bytes past its slice; at 4 KiB that is a third more bytes, and the wide scan was still ~1.4x
@@ -210,68 +211,36 @@ impl KeywordScanner {
             self.scan_one(text, &mut on);
             return;
         }
-        let seg = text.len().div_ceil(LANES);
-        let bounds: [(usize, usize); LANES] = std::array::from_fn(|k| {
-            let lo = (k * seg).min(text.len());
-            (lo, ((k + 1) * seg).min(text.len()))
-        });
-        // Each lane reads its slice plus the overlap; the first `common` bytes of every lane are
-        // scanned in lockstep, the rest of each lane alone.
-        let ends: [usize; LANES] =
-            std::array::from_fn(|k| (bounds[k].1 + self.overlap).min(text.len()));
-        let common = (0..LANES).map(|k| ends[k] - bounds[k].0).min().unwrap_or(0);
-        let lanes: [&[u8]; LANES] =
-            std::array::from_fn(|k| &text[bounds[k].0..bounds[k].0 + common]);
+        let w = Sliced::<LANES>::new(text, self.overlap);
         let dfa = &self.dfa;
         let mut st = [self.start; LANES];
         let mut j = 0;
         loop {
-            j = step_lanes(dfa, lanes, j, &mut st);
-            if j >= common {
-                break;
+            j = step_lanes(dfa, w.lanes, j, &mut st);
+            if j >= w.len {
+                return;
             }
-            for k in 0..LANES {
-                if dfa.is_match(st[k]) && !self.report(st[k], bounds[k].0 + j, bounds[k], &mut on) {
+            for (k, &s) in st.iter().enumerate() {
+                if dfa.is_match(s) && !self.report(s, w.starts[k] + j, w.bounds[k], &mut on) {
                     return;
                 }
             }
             j += 1;
         }
-        for k in 0..LANES {
-            let mut s = st[k];
-            for (i, &x) in text[bounds[k].0 + common..ends[k]].iter().enumerate() {
-                s = dfa.next_state(Anchored::No, s, x);
-                if dfa.is_match(s) && !self.report(s, bounds[k].0 + common + i, bounds[k], &mut on)
-                {
-                    return;
-                }
-            }
-        }
     }
 
-    /// `scan_narrow` over the lean table, `LEAN_LANES` slices at once, each scanned in a window
-    /// that starts at the slice (or earlier, for the last ones) and runs `overlap` bytes past
-    /// it, all windows equally long (as `scan_wide` does): the lanes run in lockstep to the end,
-    /// with no lane finishing alone, which is what makes texts down to `LEAN_MIN` bytes worth
-    /// slicing.
+    /// `scan_narrow` over the lean table, `LEAN_LANES` slices at once.
     fn scan_lean(&self, t: &LeanTable, text: &[u8], on: &mut impl FnMut(usize, usize) -> bool) {
-        const N: usize = LEAN_LANES;
-        let n = text.len();
-        let seg = n.div_ceil(N);
-        let len = (seg + self.overlap).min(n);
-        let bounds: [(usize, usize); N] =
-            std::array::from_fn(|k| ((k * seg).min(n), ((k + 1) * seg).min(n)));
-        let starts: [usize; N] = std::array::from_fn(|k| bounds[k].0.min(n - len));
-        let lanes: [&[u8]; N] = std::array::from_fn(|k| &text[starts[k]..starts[k] + len]);
-        let mut st = [t.start; N];
+        let w = Sliced::<LEAN_LANES>::new(text, self.overlap);
+        let mut st = [t.start; LEAN_LANES];
         let mut j = 0;
         loop {
-            j = step_lean(t, lanes, j, &mut st);
-            if j >= len {
+            j = step_lean(t, w.lanes, j, &mut st);
+            if j >= w.len {
                 return;
             }
-            for k in 0..N {
-                if t.any_match(st[k]) && !self.report(t.orig(st[k]), starts[k] + j, bounds[k], on) {
+            for (k, &s) in st.iter().enumerate() {
+                if t.any_match(s) && !self.report(t.orig(s), w.starts[k] + j, w.bounds[k], on) {
                     return;
                 }
             }
@@ -336,6 +305,40 @@ impl KeywordScanner {
             }
         }
         true
+    }
+}
+
+/// `N` slices of a text, each with the window that scans it: the window starts at its slice (or
+/// earlier, for the last ones) and runs `overlap` bytes past it, and all windows are equally
+/// long (as `scan_wide`'s are). The lanes then run in lockstep to the end, with no lane finishing
+/// alone, which is what makes texts down to `LEAN_MIN` bytes worth slicing. A window that starts
+/// early finds every occurrence that starts in its slice too; `report` keeps only those.
+struct Sliced<'t, const N: usize> {
+    /// Each slice, `[lo, hi)`.
+    bounds: [(usize, usize); N],
+    /// Where each window starts.
+    starts: [usize; N],
+    /// The windows.
+    lanes: [&'t [u8]; N],
+    /// Every window's length.
+    len: usize,
+}
+
+impl<'t, const N: usize> Sliced<'t, N> {
+    fn new(text: &'t [u8], overlap: usize) -> Self {
+        let n = text.len();
+        let seg = n.div_ceil(N);
+        let len = (seg + overlap).min(n);
+        let bounds: [(usize, usize); N] =
+            std::array::from_fn(|k| ((k * seg).min(n), ((k + 1) * seg).min(n)));
+        let starts: [usize; N] = std::array::from_fn(|k| bounds[k].0.min(n - len));
+        let lanes = std::array::from_fn(|k| &text[starts[k]..starts[k] + len]);
+        Sliced {
+            bounds,
+            starts,
+            lanes,
+            len,
+        }
     }
 }
 
@@ -414,8 +417,8 @@ fn step_lean(
     if j >= n {
         return j;
     }
-    // Every lane resliced to bytes j..n: one compare bounds every lane's index (with the lanes
-    // of differing lengths, the loop kept a bounds check per lane).
+    // Every lane resliced to bytes j..n: one compare bounds every lane's index (the compiler
+    // cannot see that the lanes are equally long, and kept a bounds check per lane).
     let lanes: [&[u8]; LEAN_LANES] = std::array::from_fn(|k| &lanes[k][j..n]);
     let m = n - j;
     let mut s = *st;
