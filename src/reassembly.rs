@@ -365,19 +365,18 @@ impl<H: StreamHandler> Reassembler<H> {
         let pure_syn = seg.syn && seg.ack.is_none();
         let has_data = !seg.payload.is_empty();
 
-        let mut present = true;
-        let restart = match self.conns.get(&key) {
+        // One lookup for the common case, a segment of a connection that goes on.
+        let restart = match self.conns.get_mut(&key) {
             None => {
                 if !(seg.syn || has_data) {
                     return; // a stray ACK/FIN/RST of a connection we never saw
                 }
-                present = false;
                 false
             }
             Some(c) => {
                 let d = usize::from(c.info.addrs[0] != seg.src);
                 let f = &c.flows[d];
-                if seg.syn {
+                let restart = if seg.syn {
                     let dup = f.syn_seen && f.isn == seg.seq;
                     if dup {
                         false
@@ -400,57 +399,58 @@ impl<H: StreamHandler> Reassembler<H> {
                     }
                 } else {
                     false
+                };
+                if !restart {
+                    Self::feed(&mut self.core, c, seg, meta, h);
+                    return;
                 }
+                true
             }
         };
         if restart && let Some(mut c) = self.conns.remove(&key) {
             self.core.finish(&mut c, meta, h);
-            present = false;
         }
-        if !present {
-            if !(seg.syn || has_data) {
-                return;
-            }
-            self.make_room(meta, h);
-            self.next_id += 1;
-            self.core.counters.connections += 1;
-            if let Some(o) = &mut self.opens {
-                o.push(meta.frame);
-            }
-            // The client is the SYN sender; a SYN-ACK seen first comes from the server.
-            let addrs = if seg.syn && seg.ack.is_some() {
-                [seg.dst, seg.src]
-            } else {
-                [seg.src, seg.dst]
-            };
-            let info = ConnInfo {
-                id: self.next_id,
-                addrs,
-            };
-            let state = h.open(&info, meta);
-            self.conns.insert(
-                key,
-                Conn {
-                    info,
-                    flows: [Flow::default(), Flow::default()],
-                    state: Some(state),
-                    closed: false,
-                    last_ts: meta.ts,
-                },
-            );
-        }
-        let Some(conn) = self.conns.get_mut(&key) else {
+        if !(seg.syn || has_data) {
             return;
+        }
+        self.make_room(meta, h);
+        self.next_id += 1;
+        self.core.counters.connections += 1;
+        if let Some(o) = &mut self.opens {
+            o.push(meta.frame);
+        }
+        // The client is the SYN sender; a SYN-ACK seen first comes from the server.
+        let addrs = if seg.syn && seg.ack.is_some() {
+            [seg.dst, seg.src]
+        } else {
+            [seg.src, seg.dst]
         };
+        let info = ConnInfo {
+            id: self.next_id,
+            addrs,
+        };
+        let state = h.open(&info, meta);
+        let conn = self.conns.entry(key).insert_entry(Conn {
+            info,
+            flows: [Flow::default(), Flow::default()],
+            state: Some(state),
+            closed: false,
+            last_ts: meta.ts,
+        });
+        Self::feed(&mut self.core, conn.into_mut(), seg, meta, h);
+    }
+
+    /// A segment of connection `conn`, known or just opened.
+    fn feed(core: &mut Core, conn: &mut Conn<H::State>, seg: &Segment<'_>, meta: Meta, h: &mut H) {
         conn.last_ts = meta.ts;
         if conn.closed {
             // A tombstone swallows retransmissions and late ACKs.
             return;
         }
         let d = usize::from(conn.info.addrs[0] != seg.src);
-        self.core.on_segment(conn, d, seg, meta, h);
+        core.on_segment(conn, d, seg, meta, h);
         if seg.rst || (conn.flows[0].ended && conn.flows[1].ended) {
-            self.core.finish(conn, meta, h);
+            core.finish(conn, meta, h);
         }
     }
 
