@@ -3,7 +3,11 @@
 # time, each pinned to its own CPU (the CPUs swap every round), so that whatever else the host is
 # doing slows both alike. Prints each round's wall times and B/A, then the median of B/A and its
 # geometric mean over the rounds (an even number of rounds puts each build on each CPU equally),
-# and the median B/A of the runs' CPU time (user + system).
+# and the median B/A of the runs' CPU time (user + system). Every argument that names a file is
+# read before each round, so the page cache is warm whatever the host evicted meanwhile. With
+# INSTR=1 and valgrind installed, it first counts the instructions each build executes on the
+# same arguments (cachegrind, no cache simulation: a few seconds for 100 MiB): a deterministic
+# B/A for changes too small for the host's noise, blind to cache misses and contention.
 #
 #   benches/ab.sh ROUNDS BIN_A BIN_B ARGS...
 #   e.g. benches/ab.sh 8 /tmp/credsift-old target/release/credsift \
@@ -16,7 +20,7 @@
 set -euo pipefail
 
 if [ $# -lt 4 ]; then
-  sed -n '2,9p' "$0" >&2
+  sed -n '2,14p' "$0" >&2
   exit 2
 fi
 ROUNDS=$1
@@ -30,6 +34,26 @@ python3 - "$ROUNDS" "$A" "$B" "$@" <<'EOF'
 import math, os, statistics, subprocess, sys, time
 
 rounds, a, b, args = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+inputs = [x for x in args if os.path.isfile(x)]
+
+def warm():
+    for path in inputs:
+        with open(path, "rb") as f:
+            while f.read(1 << 20):
+                pass
+
+def instructions(binary):
+    out = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                          "--cachegrind-out-file=/dev/null", binary, *args],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr
+    refs = [l for l in out.splitlines() if "I   refs:" in l or "I refs:" in l]
+    if not refs:
+        sys.exit(f"valgrind gave no instruction count for {binary}:\n{out[-2000:]}")
+    return int(refs[-1].split(":")[1].replace(",", ""))
+
+if os.environ.get("INSTR") == "1":
+    ia, ib = instructions(a), instructions(b)
+    print(f"instructions: A {ia:,}  B {ib:,}  B/A {ib / ia:.4f}")
 
 def start(binary, cpu):
     t = time.perf_counter()
@@ -39,6 +63,7 @@ def start(binary, cpu):
 
 ratios, cpu_ratios = [], []
 for r in range(rounds):
+    warm()
     ca, cb = (r % 2, 1 - r % 2)
     runs = {"A": start(a, ca), "B": start(b, cb)}
     by_pid = {p.pid: (name, t) for name, (p, t) in runs.items()}
