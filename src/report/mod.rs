@@ -2,6 +2,7 @@
 //! chosen format (`text` for the terminal table, polars' own writers for CSV/JSON/NDJSON/Parquet,
 //! `sarif` for code-scanning tools). Secrets are masked unless the run was asked to `--reveal`.
 
+pub mod json_rows;
 pub mod output;
 pub mod sarif;
 pub mod tables;

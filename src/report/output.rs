@@ -1,5 +1,6 @@
-//! Writing polars tables as CSV, JSON and NDJSON with polars' own writers, and creating output
-//! files readable by the user only (they describe credentials, even masked).
+//! Writing polars tables as CSV (polars' writer), JSON and NDJSON (`json_rows` for tables of
+//! strings and integers, polars' writer for the rest), and creating output files readable by the
+//! user only (they describe credentials, even masked).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -7,7 +8,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::{ReportError, tables};
+use super::{ReportError, json_rows, tables};
 use crate::config::{OutputFormat, ReportKind};
 use crate::engine::ScanResult;
 use crate::spill::{Sorted, Spill, SpillError};
@@ -65,10 +66,19 @@ fn serialize_part(
 ) -> PolarsResult<()> {
     match format {
         OutputFormat::Csv => CsvWriter::new(out).include_header(first).finish(df),
-        OutputFormat::Json => {
-            if df.height() == 0 {
-                return Ok(());
+        _ if json_rows::supports(df) => {
+            // The rows of this part, as polars would write them (`json_rows`).
+            if format == OutputFormat::Json {
+                if !first && df.height() > 0 {
+                    out.push(b',');
+                }
+                json_rows::write(df, b",", b"", out);
+            } else {
+                json_rows::write(df, b"", b"\n", out);
             }
+            Ok(())
+        }
+        OutputFormat::Json => {
             let mut buf = Vec::new();
             JsonWriter::new(&mut buf)
                 .with_json_format(JsonFormat::Json)
