@@ -3,6 +3,7 @@
 //! Parquet and RFC 3339 text for the text formats.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use polars::prelude::*;
 
@@ -87,10 +88,6 @@ fn col_str(name: &str, v: Vec<String>) -> Column {
     Column::new(name.into(), v)
 }
 
-fn col_opt_str(name: &str, v: Vec<Option<String>>) -> Column {
-    Column::new(name.into(), v)
-}
-
 fn col_u64(name: &str, v: Vec<u64>) -> Column {
     Column::new(name.into(), v)
 }
@@ -103,8 +100,36 @@ fn col_bool(name: &str, v: Vec<bool>) -> Column {
     Column::new(name.into(), v)
 }
 
+/// A text column of one value per row, each written by `write` into a buffer reused from row
+/// to row (`false`: null): no `String` allocated per row (the findings table's timestamps,
+/// locators and CWE ids were four a row).
+fn col_text<T>(
+    name: &str,
+    rows: impl ExactSizeIterator<Item = T>,
+    mut write: impl FnMut(T, &mut String) -> bool,
+) -> Column {
+    let mut b = StringChunkedBuilder::new(name.into(), rows.len());
+    let mut buf = String::new();
+    for row in rows {
+        buf.clear();
+        if write(row, &mut buf) {
+            b.append_value(buf.as_str());
+        } else {
+            b.append_null();
+        }
+    }
+    b.finish().into_column()
+}
+
 /// RFC 3339 text of a ns timestamp (UTC).
 pub fn rfc3339(ns: i64) -> String {
+    let mut out = String::with_capacity(30);
+    rfc3339_into(ns, &mut out);
+    out
+}
+
+/// `rfc3339`, appended to `out`.
+fn rfc3339_into(ns: i64, out: &mut String) {
     // What the `time` crate's `Rfc3339` writes in UTC (a test holds the two together), by hand:
     // through its formatter, ~0.7% of a run went into the findings table's timestamps.
     let secs = ns.div_euclid(1_000_000_000);
@@ -113,13 +138,12 @@ pub fn rfc3339(ns: i64) -> String {
     let sod = secs.rem_euclid(86_400) as u32;
     // Every i64 of nanoseconds is within 1677..=2262; RFC 3339 has four-digit years only.
     let Ok(y) = u32::try_from(y) else {
-        return String::new();
+        return;
     };
     if y > 9999 {
-        return String::new();
+        return;
     }
     let (h, mi, sec) = (sod / 3600, sod / 60 % 60, sod % 60);
-    let mut out = String::with_capacity(30);
     for (v, sep) in [
         (y / 100, ""),
         (y % 100, "-"),
@@ -147,7 +171,6 @@ pub fn rfc3339(ns: i64) -> String {
         }
     }
     out.push('Z');
-    out
 }
 
 /// (year, month, day) of a day number counted from 1970-01-01 (Howard Hinnant's
@@ -167,10 +190,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 fn col_ts(name: &str, v: Vec<Option<i64>>, text: bool) -> PolarsResult<Column> {
     if text {
-        return Ok(col_opt_str(
-            name,
-            v.into_iter().map(|t| t.map(rfc3339)).collect(),
-        ));
+        return Ok(col_text(name, v.into_iter(), |t, buf| {
+            t.map(|ns| rfc3339_into(ns, buf)).is_some()
+        }));
     }
     let s = Series::new(name.into(), v).cast(&DataType::Datetime(
         TimeUnit::Nanoseconds,
@@ -194,12 +216,12 @@ pub fn findings(f: &[Finding], reveal: bool, text: bool) -> PolarsResult<DataFra
         col("severity", strs(&|x| x.severity.as_str())),
         col("title", strs(&|x| x.title)),
         col("source", strs(&|x| &x.source)),
-        col_str(
-            "locator",
-            f.iter()
-                .map(|x| x.locator.map(|l| l.to_string()).unwrap_or_default())
-                .collect(),
-        ),
+        col_text("locator", f.iter(), |x, buf| {
+            if let Some(l) = x.locator {
+                let _ = write!(buf, "{l}");
+            }
+            true
+        }),
         col_ts("first_seen", f.iter().map(|x| x.first_seen).collect(), text)?,
         col_ts("last_seen", f.iter().map(|x| x.last_seen).collect(), text)?,
         col_u64("count", f.iter().map(|x| x.count).collect()),
@@ -214,7 +236,12 @@ pub fn findings(f: &[Finding], reveal: bool, text: bool) -> PolarsResult<DataFra
         col("key_fp", strs(&|x| &x.key_fp)),
         col("evidence", strs(&|x| x.evidence.render(reveal))),
         col("detail", strs(&|x| &x.detail)),
-        col_str("cwe", f.iter().map(|x| x.cwe_str()).collect()),
+        col_text("cwe", f.iter(), |x, buf| {
+            if let Some(c) = x.cwe {
+                let _ = write!(buf, "CWE-{c}");
+            }
+            true
+        }),
     ])
 }
 
