@@ -486,7 +486,10 @@ pub fn read_capture_sharded<K: ExchangeSink>(
             .enumerate()
             .map(|(i, (sink, rx))| {
                 let back = spare_tx.clone();
-                let source = source.clone();
+                // A string of its own, not a clone of the reader's `Arc`: every exchange,
+                // finding and sighting clones its source, and two threads counting references
+                // on one shared counter pass its cache line back and forth at every clone.
+                let source: Arc<str> = Arc::from(&**source);
                 let reasm_cfg = reasm_cfg(i + 1);
                 std::thread::Builder::new()
                     .name(format!("credsift-shard-{}", i + 1))
