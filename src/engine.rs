@@ -311,8 +311,8 @@ impl Engine {
                         self.correlate(&cx, &v, &corr, &keys);
                         // Freed on every thread: by now the scanned findings' fold is often done
                         // and the other threads idle, while one thread alone took ~35 ms to free
-                        // the 1 GiB bench's sightings on two threads (a third of them across
-                        // threads, into the heaps of the shards that made them).
+                        // the 1 GiB bench's sightings on two threads (`perf`), most of them into
+                        // the heaps of the shard threads that made them.
                         v.into_par_iter().with_min_len(4096).for_each(drop);
                     }
                     Finished::Spilled(sorted) => {

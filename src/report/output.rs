@@ -132,9 +132,9 @@ pub fn write_parts(
 }
 
 /// One text buffer per part in flight, reused from round to round: a fresh buffer per part was
-/// regrown by doubling while polars wrote into it (a memmove per doubling, fresh pages faulted in
-/// each time) and, on several threads, freed by the writing thread far from the heap that filled
-/// it. On two threads that was a fifth of the report's time (1 GiB bench, `perf`).
+/// regrown by doubling while the part was written into it (a memmove per doubling, fresh pages
+/// faulted in each time) and, on several threads, freed by the writing thread far from the heap
+/// that filled it.
 fn part_buffers(in_flight: usize) -> Vec<Vec<u8>> {
     vec![Vec::new(); in_flight]
 }
