@@ -66,10 +66,12 @@ fn serialize_part(
 ) -> PolarsResult<()> {
     match format {
         OutputFormat::Csv => CsvWriter::new(out).include_header(first).finish(df),
+        // No rows, no comma: an empty part adds nothing to the array, whichever writer.
+        OutputFormat::Json if df.height() == 0 => Ok(()),
         _ if json_rows::supports(df) => {
             // The rows of this part, as polars would write them (`json_rows`).
             if format == OutputFormat::Json {
-                if !first && df.height() > 0 {
+                if !first {
                     out.push(b',');
                 }
                 json_rows::write(df, b",", b"", out);
@@ -342,6 +344,28 @@ mod tests {
                 .unwrap();
             assert_eq!(out, whole);
         }
+    }
+
+    /// A JSON part with no rows adds nothing, not even the comma, whether `json_rows` writes the
+    /// table or polars' writer does (a float column is polars').
+    #[test]
+    fn an_empty_json_part_adds_nothing_with_either_writer() {
+        let frames = [
+            DataFrame::new(0, vec![Column::new("n".into(), Vec::<u64>::new())]).unwrap(),
+            DataFrame::new(0, vec![Column::new("f".into(), Vec::<f64>::new())]).unwrap(),
+        ];
+        for mut df in frames {
+            for first in [true, false] {
+                let mut out = Vec::new();
+                serialize_part(OutputFormat::Json, &mut df, first, &mut out).unwrap();
+                assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+            }
+        }
+        // And a float column's rows still come from polars, after the comma.
+        let mut df = DataFrame::new(1, vec![Column::new("f".into(), [1.5f64])]).unwrap();
+        let mut out = Vec::new();
+        serialize_part(OutputFormat::Json, &mut df, false, &mut out).unwrap();
+        assert_eq!(out, br#",{"f":1.5}"#);
     }
 
     /// The findings table written part by part is the table built whole, written whole.
