@@ -3,93 +3,82 @@
 //!
 //! Why: polars serializes through a generic struct serializer (a streaming iterator per column,
 //! a dynamic call per cell, a fresh buffer grown by doubling per part): ~3% of a one-thread run
-//! on the 1 GiB bench went to its 40 MB of findings NDJSON (`perf`). Written here, with each key's
-//! text made once per part and strings copied whole when no byte needs escaping, the output after
-//! the first byte took 0.13 s instead of 0.18 (three runs each), with 1.7% fewer instructions in
-//! the whole 100 MiB run (cachegrind). Other column types (lists, dates, floats)
-//! still go through polars: `write` declines a frame it cannot write exactly as polars would,
-//! and a test holds every supported type to polars' own output.
+//! on the 1 GiB bench went to its 40 MB of findings NDJSON (`perf`). Written here, each key's text
+//! made once per part, the output after the first byte took 0.13 s instead of 0.18 (three runs
+//! each), and the whole 100 MiB run executes 1.2% fewer instructions (cachegrind). Strings are
+//! escaped by serde_json, whose escaping polars' writer copies. Other column types (lists,
+//! dates, floats) still go through polars: `write` declines a frame it cannot write exactly as
+//! polars would, and a test holds every supported type to polars' own output.
 
 use polars::prelude::*;
 
-/// One column, read row by row.
-enum Cells<'a> {
-    Str(Box<dyn Iterator<Item = Option<&'a str>> + 'a>),
-    U64(Box<dyn Iterator<Item = Option<u64>> + 'a>),
-    I64(Box<dyn Iterator<Item = Option<i64>> + 'a>),
-    Bool(Box<dyn Iterator<Item = Option<bool>> + 'a>),
+/// One cell's value.
+enum Value<'a> {
+    Str(&'a str),
+    U64(u64),
+    I64(i64),
+    Bool(bool),
 }
 
-impl<'a> Cells<'a> {
-    /// `None` for a type polars writes in a way this module does not reproduce.
-    fn of(c: &'a Column) -> Option<Cells<'a>> {
-        let s = c.as_materialized_series();
-        Some(match s.dtype() {
-            DataType::String => Cells::Str(Box::new(s.str().ok()?.iter())),
-            DataType::UInt64 => Cells::U64(Box::new(s.u64().ok()?.iter())),
-            DataType::UInt32 => {
-                Cells::U64(Box::new(s.u32().ok()?.iter().map(|v| v.map(u64::from))))
-            }
-            DataType::Int64 => Cells::I64(Box::new(s.i64().ok()?.iter())),
-            DataType::Int32 => Cells::I64(Box::new(s.i32().ok()?.iter().map(|v| v.map(i64::from)))),
-            DataType::Boolean => Cells::Bool(Box::new(s.bool().ok()?.iter())),
-            _ => return None,
-        })
-    }
+/// One column, read row by row (`None`: null).
+type Cells<'a> = Box<dyn Iterator<Item = Option<Value<'a>>> + 'a>;
 
-    /// Writes the next cell; `false` when the column has no more rows.
-    fn write_next(&mut self, out: &mut Vec<u8>) -> bool {
-        match self {
-            Cells::Str(it) => match it.next() {
-                Some(Some(v)) => write_str(out, v),
-                Some(None) => out.extend_from_slice(b"null"),
-                None => return false,
-            },
-            Cells::U64(it) => match it.next() {
-                Some(Some(v)) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-                Some(None) => out.extend_from_slice(b"null"),
-                None => return false,
-            },
-            Cells::I64(it) => match it.next() {
-                Some(Some(v)) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-                Some(None) => out.extend_from_slice(b"null"),
-                None => return false,
-            },
-            Cells::Bool(it) => match it.next() {
-                Some(Some(v)) => out.extend_from_slice(if v { b"true" } else { b"false" }),
-                Some(None) => out.extend_from_slice(b"null"),
-                None => return false,
-            },
-        }
-        true
+/// The cells of `c`, or `None` for a type polars writes in a way this module does not reproduce.
+fn cells(c: &Column) -> Option<Cells<'_>> {
+    let s = c.as_materialized_series();
+    Some(match s.dtype() {
+        DataType::String => Box::new(s.str().ok()?.iter().map(|v| v.map(Value::Str))),
+        DataType::UInt64 => Box::new(s.u64().ok()?.iter().map(|v| v.map(Value::U64))),
+        DataType::UInt32 => Box::new(
+            s.u32()
+                .ok()?
+                .iter()
+                .map(|v| v.map(|v| Value::U64(v.into()))),
+        ),
+        DataType::Int64 => Box::new(s.i64().ok()?.iter().map(|v| v.map(Value::I64))),
+        DataType::Int32 => Box::new(
+            s.i32()
+                .ok()?
+                .iter()
+                .map(|v| v.map(|v| Value::I64(v.into()))),
+        ),
+        DataType::Boolean => Box::new(s.bool().ok()?.iter().map(|v| v.map(Value::Bool))),
+        _ => return None,
+    })
+}
+
+fn write_value(out: &mut Vec<u8>, v: Option<Value<'_>>) {
+    match v {
+        Some(Value::Str(v)) => write_str(out, v),
+        Some(Value::U64(v)) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Some(Value::I64(v)) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Some(Value::Bool(v)) => out.extend_from_slice(if v { b"true" } else { b"false" }),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
 /// Whether `write` can write `df`: every column is a string, integer or boolean column.
 pub fn supports(df: &DataFrame) -> bool {
-    df.columns().iter().all(|c| Cells::of(c).is_some())
+    df.columns().iter().all(|c| cells(c).is_some())
 }
 
 /// Appends the rows of `df` to `out` as JSON objects, each followed by `after` (`\n` for NDJSON)
 /// and separated by `between` (`,` for the rows of a JSON array). Returns `false`, having written
 /// nothing, when a column's type is not one this module writes.
 pub fn write(df: &DataFrame, between: &[u8], after: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(mut cols) = df
-        .columns()
-        .iter()
-        .map(Cells::of)
-        .collect::<Option<Vec<Cells<'_>>>>()
-    else {
+    let Some(mut cols) = df.columns().iter().map(cells).collect::<Option<Vec<_>>>() else {
         return false;
     };
-    // `{"a":`, `,"b":`, ...: each key's text with what precedes it, made once.
+    // `"a":`, `,"b":`, ...: each key's text with the comma before it, made once.
     let keys: Vec<Vec<u8>> = df
         .columns()
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let mut k = Vec::with_capacity(c.name().len() + 4);
-            k.push(if i == 0 { b'{' } else { b',' });
+            if i > 0 {
+                k.push(b',');
+            }
             write_str(&mut k, c.name());
             k.push(b':');
             k
@@ -99,15 +88,11 @@ pub fn write(df: &DataFrame, between: &[u8], after: &[u8], out: &mut Vec<u8>) ->
         if row > 0 {
             out.extend_from_slice(between);
         }
-        if cols.is_empty() {
-            out.push(b'{');
-        }
+        out.push(b'{');
         for (col, key) in cols.iter_mut().zip(&keys) {
             out.extend_from_slice(key);
-            if !col.write_next(out) {
-                // A column shorter than the frame cannot happen; write a valid row anyway.
-                out.extend_from_slice(b"null");
-            }
+            // A column shorter than the frame cannot happen; it would read as null.
+            write_value(out, col.next().flatten());
         }
         out.push(b'}');
         out.extend_from_slice(after);
@@ -115,46 +100,12 @@ pub fn write(df: &DataFrame, between: &[u8], after: &[u8], out: &mut Vec<u8>) ->
     true
 }
 
-/// A JSON string as serde_json (and so polars, whose writer is adapted from it) writes it:
-/// `"` and `\` escaped, `\b \t \n \f \r` by name, other control bytes as `\u00XX` (lowercase
-/// hex), everything else, non-ASCII included, as is.
+/// A JSON string as serde_json writes it, which is how polars writes it too (its writer is
+/// adapted from serde_json's): `"` and `\` escaped, `\b \t \n \f \r` by name, other control
+/// bytes as `\u00XX`, everything else, non-ASCII included, as is.
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    if !bytes.iter().fold(false, |any, &b| any | needs_escape(b)) {
-        // The common case, tested without a branch per byte so that it vectorizes.
-        out.extend_from_slice(bytes);
-    } else {
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if !needs_escape(b) {
-                continue;
-            }
-            out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-            match b {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                0x08 => out.extend_from_slice(b"\\b"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                0x0c => out.extend_from_slice(b"\\f"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                _ => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    out.extend_from_slice(b"\\u00");
-                    out.push(HEX[usize::from(b >> 4)]);
-                    out.push(HEX[usize::from(b & 0xf)]);
-                }
-            }
-            start = i + 1;
-        }
-        out.extend_from_slice(bytes.get(start..).unwrap_or_default());
-    }
-    out.push(b'"');
-}
-
-fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
+    // Writing into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 #[cfg(test)]
