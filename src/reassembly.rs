@@ -410,9 +410,7 @@ impl<H: StreamHandler> Reassembler<H> {
         if restart && let Some(mut c) = self.conns.remove(&key) {
             self.core.finish(&mut c, meta, h);
         }
-        if !(seg.syn || has_data) {
-            return;
-        }
+        // A new connection: only a SYN or data opens one, which both arms above have made sure of.
         self.make_room(meta, h);
         self.next_id += 1;
         self.core.counters.connections += 1;
