@@ -129,7 +129,7 @@ pub fn rfc3339(ns: i64) -> String {
 }
 
 /// `rfc3339`, appended to `out`.
-fn rfc3339_into(ns: i64, out: &mut String) {
+pub(crate) fn rfc3339_into(ns: i64, out: &mut String) {
     // What the `time` crate's `Rfc3339` writes in UTC (a test holds the two together), by hand:
     // through its formatter, ~0.7% of a run went into the findings table's timestamps.
     let secs = ns.div_euclid(1_000_000_000);
