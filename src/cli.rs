@@ -288,9 +288,11 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
     // One pool for the set-up (detectors compile in parallel), the scan and the reports:
     // `--threads` bounds all three, and no second pool is started.
     let pool = engine::thread_pool(cfg.threads).context("setting up the scan")?;
+    let started = std::time::Instant::now();
     let mut engine = pool
         .install(|| Engine::new(cfg))
         .context("setting up the scan")?;
+    let set_up = started.elapsed();
     if cfg.verbose > 0 && !cfg.quiet {
         // Which scan of long bodies this CPU got (timed at set-up): figures differ by it.
         if let Some(sc) = engine.recognizer.keyword_scanner() {
@@ -334,6 +336,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
     };
     // On a thread of the pool (the report's parts are serialized in parallel on it), which
     // therefore takes the stdout lock itself.
+    let reporting = std::time::Instant::now();
     pool.install(|| -> Result<()> {
         let stdout = std::io::stdout();
         let mut lock = std::io::BufWriter::new(stdout.lock());
@@ -341,6 +344,18 @@ pub fn scan(cfg: &ScanConfig) -> Result<u8> {
         lock.flush()?;
         Ok(())
     })?;
+    if cfg.verbose > 0 && !cfg.quiet {
+        // Where a long run's time went, for tuning `--threads` and for reports of slow runs.
+        let t = result.timings;
+        eprintln!(
+            "credsift: time: set-up {:.3} s, scan {:.3} s, correlation and merging {:.3} s, \
+             reports {:.3} s",
+            set_up.as_secs_f64(),
+            t.scan.as_secs_f64(),
+            t.finish.as_secs_f64(),
+            reporting.elapsed().as_secs_f64()
+        );
+    }
     let code = if !result.any_input_read() {
         if !cfg.quiet {
             eprintln!("credsift: error: no input could be read");

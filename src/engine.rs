@@ -73,6 +73,17 @@ pub struct ScanResult {
     /// One row per key, in key order (only when the `keys` report was asked for).
     pub keys: Keys,
     pub exchanges: Vec<ExchangeRow>,
+    /// How long the run's phases took (`-v` prints them).
+    pub timings: Timings,
+}
+
+/// Wall-clock time of a scan's phases.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Reading every input: ingest, recognition and the per-exchange rules.
+    pub scan: std::time::Duration,
+    /// After the last input: the correlation rules, and merging and sorting the findings.
+    pub finish: std::time::Duration,
 }
 
 impl ScanResult {
@@ -236,6 +247,7 @@ impl Engine {
     ) -> Result<ScanResult, EngineError> {
         let shards = pool.current_num_threads().max(1);
         let acc = Accumulator::new(self.memory_budget, shards > 1);
+        let started = std::time::Instant::now();
         let per_source: Vec<SourceResult> = pool.install(|| {
             inputs
                 .par_iter()
@@ -246,7 +258,13 @@ impl Engine {
                 })
                 .collect()
         });
-        pool.install(|| self.finish_with(acc, per_source))
+        let scan = started.elapsed();
+        let mut result = pool.install(|| self.finish_with(acc, per_source))?;
+        result.timings = Timings {
+            scan,
+            finish: started.elapsed().saturating_sub(scan),
+        };
+        Ok(result)
     }
 
     /// Merges per-source results: correlation over all sightings, aggregation, stable order.
@@ -356,6 +374,7 @@ impl Engine {
             sources,
             keys,
             exchanges,
+            timings: Timings::default(),
         })
     }
 

@@ -238,3 +238,27 @@ fn quiet_silences_warnings_and_warnings_name_files() {
     ]);
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
+
+#[test]
+fn verbose_prints_where_the_time_went() {
+    let samples = samples();
+    let s = samples.to_str().unwrap();
+    let o = run(&["scan", s, "--format", "ndjson", "-v"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("credsift: time: "))
+        .unwrap_or_else(|| panic!("no time line in {err}"));
+    // Every phase, each a number of seconds.
+    for phase in ["set-up", "scan", "correlation and merging", "reports"] {
+        let rest = line
+            .split_once(&format!("{phase} "))
+            .unwrap_or_else(|| panic!("{phase} missing: {line}"))
+            .1;
+        let secs = rest.split_once(" s").map_or("", |(n, _)| n);
+        assert!(secs.parse::<f64>().is_ok_and(|x| x >= 0.0), "{line}");
+    }
+    let quiet = run(&["scan", s, "--format", "ndjson", "-v", "-q"]);
+    assert!(!stderr(&quiet).contains("time:"), "{}", stderr(&quiet));
+}
