@@ -3,6 +3,7 @@
 //! `model::Finding`s, merged by `aggregate` and handed to `report`. Rules never see packets.
 
 pub mod catalog;
+pub mod keysort;
 pub mod rules;
 pub mod sighting;
 

@@ -3,8 +3,6 @@
 //! has to be kept. Pooled across all inputs of a run.
 
 use compact_str::CompactString;
-use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
-use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -229,93 +227,22 @@ pub fn sort_sightings(v: &mut Vec<Sighting>) {
     v.sort_unstable_by(sighting_order);
 }
 
-/// Sorts sightings into `sighting_order` on the current rayon pool (a run's whole pool).
-///
-/// Why not `par_sort_unstable_by(sighting_order)` on the sightings themselves: a sighting is
-/// ~400 bytes, and sorting moved each about log2(n) times (the 1 GiB bench's 74,708 sightings:
-/// ~27 ms, on one thread or two, most of it `memmove`). Here 32-byte keys are sorted instead,
-/// most comparisons settled by the key fingerprint's first 16 bytes and the time, and then each
-/// sighting is moved once, to its place.
+/// Sorts sightings into `sighting_order` on the current rayon pool (a run's whole pool), by
+/// keys (`keysort`): the fingerprint's first 16 bytes (all of it: fingerprints are 16 hex
+/// digits) and the time settle most comparisons.
 pub fn par_sort_sightings(v: &mut [Sighting]) {
-    if u32::try_from(v.len()).is_err() {
-        v.par_sort_unstable_by(sighting_order);
-        return;
-    }
-    let mut keys: Vec<SortKey> = v
-        .par_iter()
-        .enumerate()
-        .map(|(i, s)| SortKey::of(s, i as u32))
-        .collect();
-    keys.par_sort_unstable_by(|a, b| a.order(b, v));
-    permute(v, keys.iter().map(|k| k.idx as usize));
-}
-
-/// A sighting's place in `sighting_order`, as far as a few bytes tell it.
-struct SortKey {
-    /// The key fingerprint's first 16 bytes, big-endian, zero-padded: `prefix` order is the
-    /// fingerprints' order wherever two prefixes differ.
-    prefix: u128,
-    /// The fingerprint's length, when it is all in `prefix` (fingerprints are 16 hex digits).
-    len: Option<u8>,
-    ts: Option<Timestamp>,
-    /// Where the sighting is.
-    idx: u32,
-}
-
-impl SortKey {
-    fn of(s: &Sighting, idx: u32) -> SortKey {
-        let fp = s.key_fp.as_bytes();
-        let mut head = [0u8; 16];
-        let n = fp.len().min(16);
-        head[..n].copy_from_slice(&fp[..n]);
-        SortKey {
-            prefix: u128::from_be_bytes(head),
-            len: u8::try_from(fp.len()).ok().filter(|&l| l <= 16),
-            ts: s.ts,
-            idx,
-        }
-    }
-
-    /// `sighting_order` of the sightings these keys are of (`all[idx]`).
-    fn order(&self, other: &SortKey, all: &[Sighting]) -> std::cmp::Ordering {
-        use std::cmp::Ordering;
-        let by_key = match self.prefix.cmp(&other.prefix) {
-            Ordering::Equal => match (self.len, other.len) {
-                // Equal padded prefixes: one fingerprint is the other followed by NULs, so
-                // the shorter comes first; of one length they are the same key, and the time
-                // is next in `sighting_order`.
-                (Some(a), Some(b)) => a.cmp(&b).then(self.ts.cmp(&other.ts)),
-                _ => Ordering::Equal,
-            },
-            o => return o,
-        };
-        by_key.then_with(
-            || match (all.get(self.idx as usize), all.get(other.idx as usize)) {
-                (Some(a), Some(b)) => sighting_order(a, b),
-                _ => self.idx.cmp(&other.idx),
-            },
-        )
-    }
-}
-
-/// Puts `v[from[k]]` at `k` for every `k`, moving each item about once (a swap per item, cycle
-/// by cycle). `from` must be a permutation of `0..v.len()`.
-fn permute(v: &mut [Sighting], from: impl Iterator<Item = usize>) {
-    let from: Vec<usize> = from.collect();
-    let mut done = vec![false; v.len()];
-    for start in 0..v.len() {
-        let mut k = start;
-        // The item first at `start` travels along its cycle until the place that wants it.
-        while !done[k] {
-            done[k] = true;
-            let src = from[k];
-            if src == start {
-                break;
-            }
-            v.swap(k, src);
-            k = src;
-        }
-    }
+    use super::keysort::{Prefix, par_sort_by_keys};
+    par_sort_by_keys(
+        v,
+        |s| (Prefix::of(&s.key_fp), s.ts),
+        |a, b| match a.0.cmp_prefix(&b.0) {
+            // The same key: the time is next in `sighting_order`.
+            Some(std::cmp::Ordering::Equal) => a.1.cmp(&b.1),
+            Some(o) => o,
+            None => std::cmp::Ordering::Equal,
+        },
+        sighting_order,
+    );
 }
 
 /// The groups of sightings sorted by `sighting_order`, one per key, in key order.
