@@ -240,7 +240,6 @@ fn write_sorted<T: Spill>(
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     use rayon::prelude::*;
-    let in_flight = 2 * rayon::current_num_threads().max(1);
     if let Some(rows) = rows.as_slice() {
         // In memory: each part is written straight from its slice, nothing copied.
         let part = |i: usize, out: &mut Vec<u8>| {
@@ -250,6 +249,7 @@ fn write_sorted<T: Spill>(
         };
         return write_parts(table, part_count(rows.len()), part, w);
     }
+    let in_flight = 2 * rayon::current_num_threads().max(1);
     let mut merged = rows.iter();
     // The next `in_flight` parts; fewer (or none) at the end.
     let read = |merged: &mut crate::spill::Merge<'_, T>| -> Result<Vec<Vec<T>>, SpillError> {
