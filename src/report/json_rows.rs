@@ -13,7 +13,7 @@
 
 use polars::prelude::*;
 
-use super::tables::{self, FINDING_COLUMNS};
+use super::tables::{Cell, FINDING_COLUMNS, finding_cell};
 use crate::model::Finding;
 
 /// One cell's value.
@@ -73,35 +73,53 @@ pub fn write(df: &DataFrame, between: &[u8], after: &[u8], out: &mut Vec<u8>) ->
     let Some(mut cols) = df.columns().iter().map(cells).collect::<Option<Vec<_>>>() else {
         return false;
     };
-    // `"a":`, `,"b":`, ...: each key's text with the comma before it, made once.
-    let keys: Vec<Vec<u8>> = df
-        .columns()
-        .iter()
+    let keys = keys(df.columns().iter().map(|c| c.name().as_str()));
+    write_rows(df.height(), &keys, between, after, out, |_, col, out| {
+        // A column shorter than the frame cannot happen; it would read as null.
+        let v = cols.get_mut(col).and_then(|c| c.next().flatten());
+        write_value(out, v);
+    });
+    true
+}
+
+/// `"a":`, `,"b":`, ...: each key's text with the comma before it, made once a part.
+fn keys<'a>(names: impl Iterator<Item = &'a str>) -> Vec<Vec<u8>> {
+    names
         .enumerate()
-        .map(|(i, c)| {
-            let mut k = Vec::with_capacity(c.name().len() + 4);
+        .map(|(i, name)| {
+            let mut k = Vec::with_capacity(name.len() + 4);
             if i > 0 {
                 k.push(b',');
             }
-            write_str(&mut k, c.name());
+            write_str(&mut k, name);
             k.push(b':');
             k
         })
-        .collect();
-    for row in 0..df.height() {
+        .collect()
+}
+
+/// `rows` objects of the `keys` (from `keys`), separated by `between`, each followed by
+/// `after`; `value(row, col, out)` writes a cell's value.
+fn write_rows(
+    rows: usize,
+    keys: &[Vec<u8>],
+    between: &[u8],
+    after: &[u8],
+    out: &mut Vec<u8>,
+    mut value: impl FnMut(usize, usize, &mut Vec<u8>),
+) {
+    for row in 0..rows {
         if row > 0 {
             out.extend_from_slice(between);
         }
         out.push(b'{');
-        for (col, key) in cols.iter_mut().zip(&keys) {
+        for (col, key) in keys.iter().enumerate() {
             out.extend_from_slice(key);
-            // A column shorter than the frame cannot happen; it would read as null.
-            write_value(out, col.next().flatten());
+            value(row, col, out);
         }
         out.push(b'}');
         out.extend_from_slice(after);
     }
-    true
 }
 
 /// The findings table's rows (`tables::findings(rows, reveal, true)`, the text formats' frame)
@@ -111,8 +129,9 @@ pub fn write(df: &DataFrame, between: &[u8], after: &[u8], out: &mut Vec<u8>) ->
 /// every string into polars' buffers only for `write` to read it back: in a one-thread `perf`
 /// profile of the 1 GiB bench, building took about as many samples as writing. Without it, the
 /// 100 MiB run executes 1.1% fewer instructions (cachegrind), and the 1 GiB run's output after
-/// the first byte takes 0.094 s instead of 0.108 (medians of four runs). A test holds this writer
-/// to the frame's, column by column, on findings with every optional field present and absent.
+/// the first byte takes 0.094 s instead of 0.108 (medians of four runs). Both read a row's cells
+/// from `tables::finding_cell`; a test holds this writer to `write` over the frame (types, nulls,
+/// escaping) on findings with every optional field present and absent.
 pub fn write_findings(
     rows: &[Finding],
     reveal: bool,
@@ -120,86 +139,19 @@ pub fn write_findings(
     after: &[u8],
     out: &mut Vec<u8>,
 ) {
-    let keys = FINDING_COLUMNS.map(|name| {
-        let mut k = Vec::with_capacity(name.len() + 4);
-        write_str(&mut k, name);
-        k.push(b':');
-        k
-    });
+    let keys = keys(FINDING_COLUMNS.into_iter());
     let mut text = String::new();
-    for (i, f) in rows.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(between);
+    write_rows(rows.len(), &keys, between, after, out, |row, col, out| {
+        let Some(f) = rows.get(row) else {
+            return;
+        };
+        match finding_cell(f, col, reveal, &mut text) {
+            Cell::Str(v) => write_str(out, v),
+            Cell::U64(v) => write_value(out, Some(Value::U64(v))),
+            Cell::Text => write_str(out, &text),
+            Cell::Null => write_value(out, None),
         }
-        out.push(b'{');
-        for (col, key) in keys.iter().enumerate() {
-            if col > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(key);
-            match finding_cell(f, col, reveal, &mut text) {
-                Cell::Str(v) => write_str(out, v),
-                Cell::U64(v) => write_value(out, Some(Value::U64(v))),
-                Cell::Text => write_str(out, &text),
-                Cell::Null => out.extend_from_slice(b"null"),
-            }
-        }
-        out.push(b'}');
-        out.extend_from_slice(after);
-    }
-}
-
-/// One findings cell.
-enum Cell<'a> {
-    Str(&'a str),
-    U64(u64),
-    /// The text written into the caller's buffer.
-    Text,
-    Null,
-}
-
-/// Column `col` of `FINDING_COLUMNS` for `f`, as `tables::findings` fills it with text times
-/// (`text` is cleared first, and holds the text of a `Cell::Text`).
-fn finding_cell<'a>(f: &'a Finding, col: usize, reveal: bool, text: &mut String) -> Cell<'a> {
-    use std::fmt::Write as _;
-    text.clear();
-    Cell::Str(match col {
-        0 => f.rule,
-        1 => f.severity.as_str(),
-        2 => f.title,
-        3 => &f.source,
-        4 => {
-            if let Some(l) = f.locator {
-                let _ = write!(text, "{l}");
-            }
-            return Cell::Text;
-        }
-        5 | 6 => {
-            let Some(ns) = (if col == 5 { f.first_seen } else { f.last_seen }) else {
-                return Cell::Null;
-            };
-            tables::rfc3339_into(ns, text);
-            return Cell::Text;
-        }
-        7 => return Cell::U64(f.count),
-        8 => &f.client,
-        9 => &f.server,
-        10 => &f.host,
-        11 => &f.method,
-        12 => f.url.render(reveal),
-        13 => f.location.map_or("", |l| l.as_str()),
-        14 => &f.name,
-        15 => &f.kind,
-        16 => &f.key_fp,
-        17 => f.evidence.render(reveal),
-        18 => &f.detail,
-        _ => {
-            if let Some(c) = f.cwe {
-                let _ = write!(text, "CWE-{c}");
-            }
-            return Cell::Text;
-        }
-    })
+    });
 }
 
 /// A JSON string as serde_json writes it, which is how polars writes it too (its writer is
@@ -358,7 +310,7 @@ mod tests {
             reveal in any::<bool>(),
         ) {
             let findings: Vec<Finding> = rows.iter().map(finding).collect();
-            let df = tables::findings(&findings, reveal, true).unwrap();
+            let df = crate::report::tables::findings(&findings, reveal, true).unwrap();
             for (between, after) in [(&b""[..], &b"\n"[..]), (&b","[..], &b""[..])] {
                 let mut want = Vec::new();
                 assert!(write(&df, between, after, &mut want));

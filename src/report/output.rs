@@ -70,14 +70,9 @@ fn serialize_part(
         OutputFormat::Json if df.height() == 0 => Ok(()),
         _ if json_rows::supports(df) => {
             // The rows of this part, as polars would write them (`json_rows`).
-            if format == OutputFormat::Json {
-                if !first {
-                    out.push(b',');
-                }
-                json_rows::write(df, b",", b"", out);
-            } else {
-                json_rows::write(df, b"", b"\n", out);
-            }
+            json_layout(format, first, out, |between, after, out| {
+                json_rows::write(df, between, after, out);
+            });
             Ok(())
         }
         OutputFormat::Json => {
@@ -98,6 +93,25 @@ fn serialize_part(
         _ => JsonWriter::new(out)
             .with_json_format(JsonFormat::JsonLines)
             .finish(df),
+    }
+}
+
+/// Appends a part's rows, written by `rows(between, after, out)`, in `format`'s layout: NDJSON
+/// one object a line; JSON the array's objects, after a comma unless the part is the table's
+/// first.
+fn json_layout(
+    format: OutputFormat,
+    first: bool,
+    out: &mut Vec<u8>,
+    rows: impl FnOnce(&[u8], &[u8], &mut Vec<u8>),
+) {
+    if format == OutputFormat::Json {
+        if !first {
+            out.push(b',');
+        }
+        rows(b",", b"", out);
+    } else {
+        rows(b"", b"\n", out);
     }
 }
 
@@ -188,16 +202,11 @@ pub fn write_table(
         } else {
             // JSON and NDJSON rows straight from the findings, with no frame in between.
             let write = |rows: &[crate::model::Finding], first: bool, out: &mut Vec<u8>| {
-                if rows.is_empty() {
-                    return Ok(());
-                }
-                if json {
-                    if !first {
-                        out.push(b',');
-                    }
-                    json_rows::write_findings(rows, reveal, b",", b"", out);
-                } else {
-                    json_rows::write_findings(rows, reveal, b"", b"\n", out);
+                // No rows, no comma (as `serialize_part`).
+                if !rows.is_empty() {
+                    json_layout(format, first, out, |between, after, out| {
+                        json_rows::write_findings(rows, reveal, between, after, out);
+                    });
                 }
                 Ok(())
             };

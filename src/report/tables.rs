@@ -101,8 +101,7 @@ fn col_bool(name: &str, v: Vec<bool>) -> Column {
 }
 
 /// A text column of one value per row, each written by `write` into a buffer reused from row
-/// to row (`false`: null): no `String` allocated per row (the findings table's timestamps,
-/// locators and CWE ids were four a row).
+/// to row (`false`: null): no `String` allocated per row (timestamps as text).
 fn col_text<T>(
     name: &str,
     rows: impl ExactSizeIterator<Item = T>,
@@ -129,7 +128,7 @@ pub fn rfc3339(ns: i64) -> String {
 }
 
 /// `rfc3339`, appended to `out`.
-pub(crate) fn rfc3339_into(ns: i64, out: &mut String) {
+fn rfc3339_into(ns: i64, out: &mut String) {
     // What the `time` crate's `Rfc3339` writes in UTC (a test holds the two together), by hand:
     // through its formatter, ~0.7% of a run went into the findings table's timestamps.
     let secs = ns.div_euclid(1_000_000_000);
@@ -207,42 +206,103 @@ fn frame(columns: Vec<Column>) -> PolarsResult<DataFrame> {
 }
 
 pub fn findings(f: &[Finding], reveal: bool, text: bool) -> PolarsResult<DataFrame> {
-    // Borrowed: a column of the largest table is never a second copy of its strings (polars
-    // copies them once into its own buffers).
-    let strs = |g: &dyn Fn(&Finding) -> &str| f.iter().map(g).collect::<Vec<&str>>();
-    let col = |name: &str, v: Vec<&str>| Column::new(name.into(), v);
-    frame(vec![
-        col("rule", strs(&|x| x.rule)),
-        col("severity", strs(&|x| x.severity.as_str())),
-        col("title", strs(&|x| x.title)),
-        col("source", strs(&|x| &x.source)),
-        col_text("locator", f.iter(), |x, buf| {
-            if let Some(l) = x.locator {
-                let _ = write!(buf, "{l}");
+    let columns = FINDING_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(col, &name)| match col {
+            FIRST_SEEN | LAST_SEEN if !text => {
+                let times = f.iter().map(|x| seen(x, col)).collect();
+                col_ts(name, times, false)
             }
-            true
-        }),
-        col_ts("first_seen", f.iter().map(|x| x.first_seen).collect(), text)?,
-        col_ts("last_seen", f.iter().map(|x| x.last_seen).collect(), text)?,
-        col_u64("count", f.iter().map(|x| x.count).collect()),
-        col("client", strs(&|x| &x.client)),
-        col("server", strs(&|x| &x.server)),
-        col("host", strs(&|x| &x.host)),
-        col("method", strs(&|x| &x.method)),
-        col("url", strs(&|x| x.url.render(reveal))),
-        col("location", strs(&|x| x.location.map_or("", |l| l.as_str()))),
-        col("name", strs(&|x| &x.name)),
-        col("kind", strs(&|x| &x.kind)),
-        col("key_fp", strs(&|x| &x.key_fp)),
-        col("evidence", strs(&|x| x.evidence.render(reveal))),
-        col("detail", strs(&|x| &x.detail)),
-        col_text("cwe", f.iter(), |x, buf| {
-            if let Some(c) = x.cwe {
-                let _ = write!(buf, "CWE-{c}");
+            COUNT => Ok(col_u64(name, f.iter().map(|x| x.count).collect())),
+            _ => {
+                // Each cell straight into polars' buffers: no string of its own per row.
+                let mut b = StringChunkedBuilder::new(name.into(), f.len());
+                let mut buf = String::new();
+                for x in f {
+                    match finding_cell(x, col, reveal, &mut buf) {
+                        Cell::Str(v) => b.append_value(v),
+                        Cell::Text => b.append_value(buf.as_str()),
+                        Cell::U64(_) | Cell::Null => b.append_null(),
+                    }
+                }
+                Ok(b.finish().into_column())
             }
-            true
-        }),
-    ])
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    frame(columns)
+}
+
+/// Where `finding_cell` keeps the columns that are not text in every format.
+const FIRST_SEEN: usize = 5;
+const LAST_SEEN: usize = 6;
+const COUNT: usize = 7;
+
+/// `first_seen` or `last_seen`, by column.
+fn seen(f: &Finding, col: usize) -> Option<i64> {
+    if col == FIRST_SEEN {
+        f.first_seen
+    } else {
+        f.last_seen
+    }
+}
+
+/// One cell of the findings table.
+pub(crate) enum Cell<'a> {
+    Str(&'a str),
+    U64(u64),
+    /// The text the caller's buffer now holds.
+    Text,
+    Null,
+}
+
+/// Column `col` of `FINDING_COLUMNS` for `f`, times as RFC 3339 text (`text` is cleared first,
+/// and holds the text of a `Cell::Text`). The one description of a findings row: the frame
+/// (`findings`) and the JSON rows written straight from the findings (`json_rows`) both read it.
+pub(crate) fn finding_cell<'a>(
+    f: &'a Finding,
+    col: usize,
+    reveal: bool,
+    text: &mut String,
+) -> Cell<'a> {
+    text.clear();
+    Cell::Str(match col {
+        0 => f.rule,
+        1 => f.severity.as_str(),
+        2 => f.title,
+        3 => &f.source,
+        4 => {
+            if let Some(l) = f.locator {
+                let _ = write!(text, "{l}");
+            }
+            return Cell::Text;
+        }
+        FIRST_SEEN | LAST_SEEN => {
+            let Some(ns) = seen(f, col) else {
+                return Cell::Null;
+            };
+            rfc3339_into(ns, text);
+            return Cell::Text;
+        }
+        COUNT => return Cell::U64(f.count),
+        8 => &f.client,
+        9 => &f.server,
+        10 => &f.host,
+        11 => &f.method,
+        12 => f.url.render(reveal),
+        13 => f.location.map_or("", |l| l.as_str()),
+        14 => &f.name,
+        15 => &f.kind,
+        16 => &f.key_fp,
+        17 => f.evidence.render(reveal),
+        18 => &f.detail,
+        _ => {
+            if let Some(c) = f.cwe {
+                let _ = write!(text, "CWE-{c}");
+            }
+            return Cell::Text;
+        }
+    })
 }
 
 const SEVERITIES: [Severity; 5] = [
