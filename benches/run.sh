@@ -8,7 +8,8 @@
 #
 # Environment: THREADS (N, default: all cores), WORKDIR (where the input goes, default a fresh
 # directory under ${TMPDIR:-/tmp}; it is deleted at the end unless KEEP=1), TSHARK=0 (skip the
-# tshark comparison), CARGO_TARGET_DIR.
+# tshark comparison), CARGO_TARGET_DIR, PGO=1 (scan with the profile-guided build of
+# `benches/pgo.sh`, ~20 min of building) or BIN (scan with that credsift binary instead).
 set -euo pipefail
 
 SIZE=${1:-1G}
@@ -23,8 +24,13 @@ command -v python3 >/dev/null || { echo "needs python3 (ground-truth check)" >&2
 
 echo "== building (release)" >&2
 (cd "$ROOT" && cargo build --release --quiet --bin credsift --bin credsift-gen)
-BIN=$TARGET/release/credsift
+if [ "${PGO:-0}" = 1 ] && [ -z "${BIN:-}" ]; then
+  echo "== building with profile-guided optimization (benches/pgo.sh)" >&2
+  BIN=$("$ROOT/benches/pgo.sh")
+fi
+BIN=${BIN:-$TARGET/release/credsift}
 GEN=$TARGET/release/credsift-gen
+echo "binary: $BIN"
 
 WORK=${WORKDIR:-$(mktemp -d "${TMPDIR:-/tmp}/credsift-bench.XXXXXX")}
 mkdir -p "$WORK"
