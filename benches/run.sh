@@ -2,7 +2,7 @@
 # End-to-end benchmark: builds credsift in release, generates a capture of SIZE with
 # credsift-gen (seed 42), scans it with 1 and N threads (median of RUNS runs each), prints MB/s
 # and peak RSS (from /usr/bin/time -v), checks the generator's ground truth against credsift's
-# sources report, and runs the same file through tshark when it is installed, for the ratio.
+# sources report, and runs the same file through tshark when it is installed (MB/s, peak RSS, ratio).
 #
 #   benches/run.sh [SIZE] [FORMAT] [RUNS]     e.g.  benches/run.sh 1G pcap 5
 #
@@ -120,13 +120,13 @@ EOF
 
 if [ "${TSHARK:-1}" != 0 ] && command -v tshark >/dev/null && [ "$FORMAT" != har ]; then
   echo "== tshark" >&2
-  start=$(date +%s.%N)
-  tshark -r "$INPUT" -Y http.request -T fields -e http.request.method > /dev/null 2>&1 || true
-  end=$(date +%s.%N)
+  cat "$INPUT" > /dev/null
+  /usr/bin/time -f "%e %M" -o "$WORK/tshark.time" \
+    tshark -r "$INPUT" -Y http.request -T fields -e http.request.method > /dev/null 2>&1 || true
+  read -r TS_SECS TS_RSS < "$WORK/tshark.time"
   python3 -c "
-s = $end - $start
-mbs = $BYTES / s / 1e6
-print(f'tshark (http.request fields): {mbs:.0f} MB/s; credsift is {$MBSN / mbs:.0f}x faster with $THREADS threads')"
+mbs = $BYTES / $TS_SECS / 1e6
+print(f'tshark (http.request fields): {mbs:.0f} MB/s, peak RSS {$TS_RSS / 1024:.0f} MiB; credsift is {$MBSN / mbs:.0f}x faster with $THREADS threads')"
 else
   echo "(tshark not installed or HAR input: no tshark comparison)"
 fi
