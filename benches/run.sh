@@ -2,7 +2,8 @@
 # End-to-end benchmark: builds credsift in release, generates a capture of SIZE with
 # credsift-gen (seed 42), scans it with 1 and N threads (median of RUNS runs each), prints MB/s
 # and peak RSS (from /usr/bin/time -v), checks the generator's ground truth against credsift's
-# sources report, and runs the same file through tshark when it is installed (MB/s, peak RSS, ratio).
+# sources report, and runs the same file through tshark when it is installed (MB/s, peak RSS,
+# ratio).
 #
 #   benches/run.sh [SIZE] [FORMAT] [RUNS]     e.g.  benches/run.sh 1G pcap 5
 #
