@@ -6,6 +6,8 @@
 //! matches `connect_sid` but not `rsid`). Lookups allocate nothing for names up to `STACK_NAME`
 //! bytes.
 
+use memchr::memmem;
+
 /// Names longer than this are normalised on the heap (rare: real names are short).
 const STACK_NAME: usize = 128;
 
@@ -76,18 +78,26 @@ pub fn normalize(name: &str, style: NameStyle) -> String {
 #[derive(Debug, Clone)]
 struct Glob {
     parts: Vec<String>,
+    /// A searcher for each part, built once: `str::find` set up a Two-Way searcher at every call
+    /// (every name not in the exact table meets every glob before its own entry).
+    finders: Vec<memmem::Finder<'static>>,
     anchored_start: bool,
     anchored_end: bool,
 }
 
 impl Glob {
     fn new(pattern: &str) -> Glob {
+        let parts: Vec<String> = pattern
+            .split('*')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
         Glob {
-            parts: pattern
-                .split('*')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
+            finders: parts
+                .iter()
+                .map(|p| memmem::Finder::new(p.as_bytes()).into_owned())
                 .collect(),
+            parts,
             anchored_start: !pattern.starts_with('*'),
             anchored_end: !pattern.ends_with('*'),
         }
@@ -110,7 +120,8 @@ impl Glob {
             if i == last && self.anchored_end {
                 return rest.ends_with(part.as_str());
             }
-            match rest.find(part.as_str()) {
+            // A match of valid UTF-8 in valid UTF-8 starts and ends on character boundaries.
+            match self.finders[i].find(rest.as_bytes()) {
                 Some(p) => rest = &rest[p + part.len()..],
                 None => return false,
             }

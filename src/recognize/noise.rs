@@ -2,7 +2,10 @@
 //! `${KEY}`, `xxxx`...), UUIDs, all-digit values. Used by `tables` when a candidate value is
 //! checked against its detector's thresholds.
 
+use std::sync::LazyLock;
+
 use foldhash::HashSet;
+use memchr::memmem;
 
 /// Shannon entropy in bits per character (over bytes; tokens are ASCII).
 pub fn entropy(s: &str) -> f64 {
@@ -63,6 +66,12 @@ pub fn longest_run(s: &str) -> usize {
     best
 }
 
+/// Words that make a value a placeholder wherever they sit in it, as searchers built once
+/// (`str::contains` set up a Two-Way searcher for each at every call).
+static PLACEHOLDER_WORDS: LazyLock<[memmem::Finder<'static>; 3]> = LazyLock::new(|| {
+    ["xxxxx", "example", "placeholder"].map(|w| memmem::Finder::new(w.as_bytes()).into_owned())
+});
+
 /// Placeholder sets from the table, lowercased.
 #[derive(Debug, Default)]
 pub struct Placeholders {
@@ -118,9 +127,9 @@ impl Placeholders {
             || lower.starts_with("your-")
             || lower.starts_with("insert")
             || lower.starts_with("replace")
-            || lower.contains("xxxxx")
-            || lower.contains("example")
-            || lower.contains("placeholder")
+            || PLACEHOLDER_WORDS
+                .iter()
+                .any(|f| f.find(lower.as_bytes()).is_some())
             || lower.ends_with("_here")
             || lower.ends_with("-here")
         {
@@ -229,11 +238,21 @@ mod tests {
             "YOUR-TOKEN",
             "api_key_here",
             "0000000",
+            // The words that count anywhere in a value, in any case.
+            "sk_EXAMPLE_key1",
+            "my-placeholder-value",
+            "abXXXXXcd",
         ] {
             assert!(!p.is_placeholder_always(v), "{v:?}");
             assert!(p.is_placeholder_token(v), "{v:?}");
         }
-        for v in ["hunter2", "7f3kQz9LmW2pX8vB1nR4", "{\"a\":1}"] {
+        for v in [
+            "hunter2",
+            "7f3kQz9LmW2pX8vB1nR4",
+            "{\"a\":1}",
+            "xxxx1234abcd",
+            "exampl3Token",
+        ] {
             assert!(!p.is_placeholder_token(v), "{v:?}");
         }
     }
