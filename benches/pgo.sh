@@ -8,15 +8,15 @@
 #   PGO=1 benches/run.sh 1G pcap 5          # the same in one step
 #
 # Why: the program is branchy parsing and table lookups in a flat profile. With the branches'
-# real frequencies LLVM lays out and inlines the hot paths better: 1 GiB with one thread ~9%
-# faster in paired rounds on the Zen 4 VM (README, Performance). It costs two full release
-# builds (~20 min on two cores), so it is a script, not the default `cargo build --release`.
+# real frequencies LLVM lays out and inlines the hot paths better: 1 GiB 7-9% faster with one
+# and two threads in paired rounds on the Zen 4 VM (README, Performance). It costs two full
+# release builds (~18 min on two cores), so it is a script beside the ordinary build.
 #
 # Needs llvm-profdata of the same LLVM as rustc: LLVM_PROFDATA, or the toolchain's own
 # (`rustup component add llvm-tools`, added here when missing). Environment: CARGO_TARGET_DIR
 # (the two builds go to its `pgo-gen` and `pgo-use` directories, so the ordinary build's cache is
-# left alone), WORKDIR (training inputs and the merged profile; a fresh temporary directory by default,
-# deleted at the end unless KEEP=1).
+# left alone), WORKDIR (training inputs and the merged profile; a fresh temporary directory by
+# default, deleted at the end unless KEEP=1).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +55,8 @@ echo "== building the instrumented binary ($GEN_DIR)" >&2
   cargo build --release --quiet --locked --bin credsift --bin credsift-gen)
 BIN=$GEN_DIR/release/credsift
 GEN=$GEN_DIR/release/credsift-gen
+# Emptied after the build, not before: build scripts are instrumented too, and write there as
+# they run.
 rm -rf "$RAW"
 mkdir -p "$RAW"
 

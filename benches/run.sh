@@ -10,7 +10,7 @@
 # Environment: THREADS (N, default: all cores), WORKDIR (where the input goes, default a fresh
 # directory under ${TMPDIR:-/tmp}; it is deleted at the end unless KEEP=1), TSHARK=0 (skip the
 # tshark comparison), CARGO_TARGET_DIR, PGO=1 (scan with the profile-guided build of
-# `benches/pgo.sh`, ~20 min of building) or BIN (scan with that credsift binary instead).
+# `benches/pgo.sh`, ~18 min of building) or BIN (scan with that credsift binary instead).
 set -euo pipefail
 
 SIZE=${1:-1G}
