@@ -609,7 +609,8 @@ mod pool_tests {
         }
 
         /// Every key is one group, in time order, whatever the keys share: fingerprints are 16
-        /// hex characters, and keys here share their first 8 (the sort's fast prefix) or more.
+        /// hex characters, and keys here share their first 8 or more (an earlier sort compared
+        /// an 8-character prefix and then the time, and split such keys into several groups).
         #[test]
         fn one_group_per_key_in_time_order(
             items in prop::collection::vec((0u8..4, 0u8..3, 0u64..50), 0..80),
